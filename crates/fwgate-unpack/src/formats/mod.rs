@@ -1,0 +1,99 @@
+//! One module per container format, registered in [`HANDLERS`].
+//!
+//! Adding a format: write `formats/NAME.rs` with a unit struct implementing
+//! [`Handler`](crate::Handler), add one line to `HANDLERS`, and add a sample for it to
+//! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
+//! exercised by a committed sample.
+
+mod gzip;
+mod squashfs;
+mod uimage;
+mod xz;
+
+use crate::handler::Handler;
+
+/// Every handler fwgate knows, tried in this order when two match at the same offset.
+pub static HANDLERS: &[&dyn Handler] =
+    &[&uimage::UImage, &squashfs::Squashfs, &gzip::Gzip, &xz::Xz];
+
+/// Looks up a handler by id.
+pub fn handler(id: &str) -> Option<&'static dyn Handler> {
+    HANDLERS.iter().copied().find(|h| h.id() == id)
+}
+
+/// How many bytes a stream decoder must produce in a probe's dry run.
+pub(crate) const DRY_RUN: usize = 32 * 1024;
+
+/// A decoder's dry run: true when it yields `want` bytes, or ends cleanly before that.
+pub(crate) fn decodes(mut dec: impl std::io::Read, want: usize) -> bool {
+    let mut buf = [0u8; 4096];
+    let mut got = 0;
+    while got < want {
+        match dec.read(&mut buf) {
+            Ok(0) => return got > 0,
+            Ok(n) => got += n,
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Reads a big-endian u32 at `at`, if the bytes are there.
+pub(crate) fn be32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads a little-endian u16 at `at`, if the bytes are there.
+pub(crate) fn le16(data: &[u8], at: usize) -> Option<u16> {
+    let b = data.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+/// Reads a little-endian u32 at `at`, if the bytes are there.
+pub(crate) fn le32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads a little-endian u64 at `at`, if the bytes are there.
+pub(crate) fn le64(data: &[u8], at: usize) -> Option<u64> {
+    let b = data.get(at..at.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Some(u64::from_le_bytes(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_ids_are_unique_and_lowercase() {
+        let mut ids: Vec<_> = HANDLERS.iter().map(|h| h.id()).collect();
+        for id in &ids {
+            assert!(id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{id}");
+        }
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len(), "duplicate handler id");
+    }
+
+    #[test]
+    fn probes_reject_garbage_and_short_input() {
+        let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        for h in HANDLERS {
+            for magic in h.magics() {
+                for cut in [0, 1, magic.len(), 16, 64, 200] {
+                    let mut d = vec![0u8; h.magic_offset()];
+                    d.extend_from_slice(magic);
+                    d.extend_from_slice(&junk);
+                    d.truncate(cut.max(0));
+                    // Must not panic; short or garbage input must not probe as valid.
+                    assert!(h.probe(&d).is_none(), "{} accepted {} bytes", h.id(), d.len());
+                }
+            }
+        }
+    }
+}

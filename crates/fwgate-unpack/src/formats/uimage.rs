@@ -1,0 +1,149 @@
+//! Legacy U-Boot images (`mkimage`): a 64-byte big-endian header with CRC32s, then the payload.
+//! Multi-file images (`-T multi`) carry a zero-terminated table of sizes before their parts.
+
+use crate::formats::be32;
+use crate::handler::{human_size, Handler, Output, Probe};
+use crate::Result;
+
+const HEADER: usize = 64;
+const TYPE_MULTI: u8 = 4;
+
+/// The U-Boot legacy image handler.
+pub struct UImage;
+
+fn os_name(v: u8) -> &'static str {
+    match v {
+        5 => "linux",
+        17 => "u-boot",
+        _ => "other-os",
+    }
+}
+
+fn arch_name(v: u8) -> &'static str {
+    match v {
+        2 => "arm",
+        3 => "x86",
+        5 => "mips",
+        6 => "mips64",
+        7 => "powerpc",
+        22 => "arm64",
+        26 => "riscv",
+        _ => "other-arch",
+    }
+}
+
+fn type_name(v: u8) -> &'static str {
+    match v {
+        1 => "standalone",
+        2 => "kernel",
+        3 => "ramdisk",
+        TYPE_MULTI => "multi",
+        5 => "firmware",
+        6 => "script",
+        7 => "filesystem",
+        8 => "flat_dt",
+        _ => "other-type",
+    }
+}
+
+fn comp_name(v: u8) -> &'static str {
+    match v {
+        0 => "none",
+        1 => "gzip",
+        2 => "bzip2",
+        3 => "lzma",
+        4 => "lzo",
+        5 => "lz4",
+        6 => "zstd",
+        _ => "unknown-compression",
+    }
+}
+
+/// The image name from the header: up to 32 bytes, NUL-terminated.
+fn header_name(h: &[u8]) -> String {
+    let raw = &h[32..64];
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+impl Handler for UImage {
+    fn id(&self) -> &'static str {
+        "uimage"
+    }
+    fn description(&self) -> &'static str {
+        "U-Boot legacy image (mkimage), single or multi-file"
+    }
+    fn magics(&self) -> &'static [&'static [u8]] {
+        &[&[0x27, 0x05, 0x19, 0x56]]
+    }
+
+    fn probe(&self, data: &[u8]) -> Option<Probe> {
+        let h = data.get(..HEADER)?;
+        let stored = be32(h, 4)?;
+        let mut copy = [0u8; HEADER];
+        copy.copy_from_slice(h);
+        copy[4..8].fill(0);
+        if crc32fast::hash(&copy) != stored {
+            return None;
+        }
+        let size = u64::from(be32(h, 12)?);
+        let info = format!(
+            "uImage \"{}\" {} {} {}, {} compression, {}",
+            header_name(h),
+            os_name(h[28]),
+            arch_name(h[29]),
+            type_name(h[30]),
+            comp_name(h[31]),
+            human_size(size)
+        );
+        Some(Probe { len: Some(HEADER as u64 + size), info })
+    }
+
+    fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
+        let h = &data[..HEADER];
+        let declared = be32(h, 12).unwrap_or(0) as usize;
+        let available = data.len() - HEADER;
+        let size = declared.min(available);
+        let payload = &data[HEADER..HEADER + size];
+        if declared > available {
+            out.problem(format!(
+                "truncated: header declares {declared} payload bytes, {available} present; kept what is there"
+            ));
+        } else if crc32fast::hash(payload) != be32(h, 24).unwrap_or(0) {
+            out.problem("payload CRC32 does not match the header; extracted anyway");
+        }
+        if h[30] == TYPE_MULTI {
+            extract_multi(payload, out)?;
+        } else {
+            out.file(type_name(h[30]), &mut &payload[..], 0o644)?;
+        }
+        Ok((HEADER + size) as u64)
+    }
+}
+
+/// Splits a multi-file payload: u32 sizes up to a zero, then each part padded to 4 bytes.
+fn extract_multi(payload: &[u8], out: &mut Output<'_>) -> Result<()> {
+    let mut sizes = Vec::new();
+    let mut at = 0;
+    loop {
+        let Some(n) = be32(payload, at) else {
+            out.problem("multi-file table runs past the payload");
+            return Ok(());
+        };
+        at += 4;
+        if n == 0 {
+            break;
+        }
+        sizes.push(n as usize);
+    }
+    for (i, n) in sizes.into_iter().enumerate() {
+        let end = at.saturating_add(n).min(payload.len());
+        out.file(&format!("part-{i}"), &mut &payload[at..end], 0o644)?;
+        if end - at < n {
+            out.problem(format!("part {i} truncated: {n} bytes declared, {} present", end - at));
+            break;
+        }
+        at = end.saturating_add(3) & !3;
+    }
+    Ok(())
+}

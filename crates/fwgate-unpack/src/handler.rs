@@ -1,0 +1,156 @@
+//! The format-handler extension point: one file per format in `formats/`, one line in
+//! [`crate::formats::HANDLERS`].
+
+use std::io::Read;
+
+use crate::jail::Jail;
+use crate::tree::{Node, NodeKind, Origin, Problem};
+use crate::error::error_chain;
+use crate::{Result, UnpackError};
+
+/// What a successful probe learned about a candidate container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Length of the container in bytes, when its header says; `None` when only extracting it
+    /// tells (compressed streams).
+    pub len: Option<u64>,
+    /// One line for the manifest, e.g. `uImage "Linux" arm kernel, gzip, 1.2 MiB`.
+    pub info: String,
+}
+
+/// A container format fwgate can recognise and extract.
+///
+/// `probe` is pure: it validates a candidate (header fields, checksums, a dry run of the
+/// decoder) and never writes. `extract` writes only through [`Output`], which confines every
+/// path to the container's own directory inside the jail.
+pub trait Handler: Sync {
+    /// Stable, short, lowercase id (`uimage`, `squashfs`); used in paths and manifests.
+    fn id(&self) -> &'static str;
+    /// One line for `--help`-style listings.
+    fn description(&self) -> &'static str;
+    /// Byte strings that mark a candidate; `magic_offset` bytes into the structure.
+    fn magics(&self) -> &'static [&'static [u8]];
+    /// Where the magic sits inside the structure (0 for most formats).
+    fn magic_offset(&self) -> usize {
+        0
+    }
+    /// Checks whether `data` (starting at the candidate's first byte) is this format.
+    fn probe(&self, data: &[u8]) -> Option<Probe>;
+    /// Extracts the container that starts at `data[0]`. Returns the bytes it consumed.
+    fn extract(&self, data: &[u8], probe: &Probe, out: &mut Output<'_>) -> Result<u64>;
+}
+
+/// Where a handler writes: a directory in the jail, with problems and nodes recorded.
+pub struct Output<'a> {
+    pub(crate) jail: &'a mut Jail,
+    pub(crate) base: String,
+    pub(crate) origin: Origin,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) format: &'static str,
+}
+
+impl Output<'_> {
+    fn node(&self, rel: String, name: &str, kind: NodeKind, mode: u32) -> Node {
+        let mut origin = self.origin.clone();
+        origin.inner_path = format!("/{}", name.trim_start_matches('/'));
+        Node { path: rel, kind, size: 0, sha256: None, mode, link: None, partial: false, origin }
+    }
+
+    /// Records a problem with one entry and goes on.
+    pub fn problem(&mut self, message: impl Into<String>) {
+        self.problems.push(Problem {
+            file: self.origin.parent.clone(),
+            format: Some(self.format.to_string()),
+            offset: Some(self.origin.offset),
+            message: message.into(),
+        });
+    }
+
+    /// Runs `f`, turning a refused path into a recorded problem (the entry is skipped).
+    fn guarded(&mut self, name: &str, f: impl FnOnce(&mut Self, String) -> Result<()>) -> Result<()> {
+        match Jail::clean(&self.base, name) {
+            Ok(rel) => match f(self, rel) {
+                Err(e @ UnpackError::Escape { .. }) | Err(e @ UnpackError::Io { .. }) => {
+                    self.problem(error_chain(&e));
+                    Ok(())
+                }
+                other => other,
+            },
+            Err(e) => {
+                self.problem(e.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes a regular file named `name` (a path inside the container).
+    pub fn file(&mut self, name: &str, src: &mut dyn Read, mode: u32) -> Result<()> {
+        self.guarded(name, |out, rel| {
+            let w = out.jail.write(&rel, src, mode)?;
+            let mut node = out.node(rel, name, NodeKind::File, mode);
+            node.size = w.size;
+            node.sha256 = Some(w.sha256);
+            node.partial = w.stopped.is_some();
+            out.nodes.push(node);
+            match w.stopped {
+                None => Ok(()),
+                Some(e @ UnpackError::Limit(_)) => Err(e),
+                Some(e) => {
+                    out.problem(format!("{name}: kept the first {} bytes: {}", w.size, error_chain(&e)));
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// Creates a directory named `name`.
+    pub fn dir(&mut self, name: &str, mode: u32) -> Result<()> {
+        self.guarded(name, |out, rel| {
+            if rel == out.base {
+                return Ok(());
+            }
+            out.jail.mkdir(&rel)?;
+            let node = out.node(rel, name, NodeKind::Dir, mode);
+            out.nodes.push(node);
+            Ok(())
+        })
+    }
+
+    /// Creates a symbolic link named `name` with the given target (never followed).
+    pub fn symlink(&mut self, name: &str, target: &str, mode: u32) -> Result<()> {
+        self.guarded(name, |out, rel| {
+            out.jail.symlink(&rel, target)?;
+            let mut node = out.node(rel, name, NodeKind::Symlink, mode);
+            node.link = Some(target.to_string());
+            out.nodes.push(node);
+            Ok(())
+        })
+    }
+
+    /// Records a device, pipe or socket without creating it.
+    pub fn special(&mut self, name: &str, mode: u32) -> Result<()> {
+        self.guarded(name, |out, rel| {
+            out.jail.budget.add_entry()?;
+            let node = out.node(rel, name, NodeKind::Special, mode);
+            out.nodes.push(node);
+            Ok(())
+        })
+    }
+}
+
+/// Formats a byte count for manifests and messages.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}

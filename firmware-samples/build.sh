@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Rebuilds every sample image in this folder with real tools from Debian's packages:
+#   mksquashfs (squashfs-tools), mkimage (u-boot-tools), gzip, xz, openssl, and Debian's own
+#   busybox-static for armhf, fetched with `apt-get download` (run as root, or with the .deb
+#   already in $BUSYBOX_DEB).
+# The outputs are committed, so tests never need to run this. Timestamps are pinned with
+# SOURCE_DATE_EPOCH; the private key and the clean image's admin hash are fresh on each run.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
+export LC_ALL=C TZ=UTC
+arch=armhf
+
+for tool in mksquashfs mkimage gzip xz openssl dpkg-deb; do
+  command -v "$tool" >/dev/null || { echo "build.sh: $tool is missing (apt-get install squashfs-tools u-boot-tools gzip xz-utils openssl)" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# --- Debian's busybox-static for a non-x86 architecture -------------------------------------
+deb=${BUSYBOX_DEB:-}
+if [ -z "$deb" ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+    dpkg --add-architecture "$arch"
+    apt-get update -qq || true   # a mirror index glitch on one suite must not stop us
+  fi
+  (cd "$work" && apt-get download -q "busybox-static:$arch")
+  deb=$(ls "$work"/busybox-static_*_"$arch".deb)
+fi
+dpkg-deb -x "$deb" "$work/bb"
+busybox="$work/bb/bin/busybox"
+echo "busybox: $(basename "$deb")"
+
+# --- a root file system: busybox with its applet links, /etc, init scripts -----------------
+# Applets linked the way Debian's busybox installs them (no way to ask an armhf binary here).
+bin_applets="ash sh cat chmod cp date dd df dmesg echo grep kill ln login ls mkdir mount mv ping ps rm sed sleep sync touch umount uname vi"
+sbin_applets="halt ifconfig init klogd poweroff reboot route syslogd udhcpc"
+usr_bin_applets="awk env free head id logger tail telnet tftp top uptime wget"
+usr_sbin_applets="crond httpd ntpd telnetd udhcpd"
+
+make_rootfs() {
+  local root=$1
+  mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc/init.d,dev,proc,sys,tmp,var/run,root,www}
+  install -m 0755 "$busybox" "$root/bin/busybox"
+  for a in $bin_applets; do ln -s busybox "$root/bin/$a"; done
+  for a in $sbin_applets; do ln -s ../bin/busybox "$root/sbin/$a"; done
+  for a in $usr_bin_applets; do ln -s ../../bin/busybox "$root/usr/bin/$a"; done
+  for a in $usr_sbin_applets; do ln -s ../../bin/busybox "$root/usr/sbin/$a"; done
+  cat > "$root/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/sh
+admin:x:1000:1000:Web administrator:/www:/bin/sh
+guest:x:1001:1001:Guest:/tmp:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+P
+  cat > "$root/etc/group" <<'G'
+root:x:0:
+admin:x:1000:
+guest:x:1001:
+nogroup:x:65534:
+G
+  echo acme-router > "$root/etc/hostname"
+  cat > "$root/etc/os-release" <<'O'
+NAME="Acme RouterOS"
+VERSION="2.4.1"
+ID=acmeos
+O
+  cat > "$root/etc/inittab" <<'I'
+::sysinit:/etc/init.d/rcS
+::respawn:/sbin/syslogd -n
+::shutdown:/bin/umount -a -r
+I
+  # Factory defaults, xz-compressed as many vendors ship them (exercises squashfs -> xz).
+  mkdir -p "$root/etc/config"
+  printf 'lan_ipaddr=192.168.1.1\nlan_netmask=255.255.255.0\nwan_proto=dhcp\nwifi_ssid=Acme-Setup\nremote_mgmt=0\n' \
+    | xz -9 -T1 -c > "$root/etc/config/factory-defaults.xz"
+  cat > "$root/www/index.html" <<'H'
+<html><body><h1>Acme Router</h1><form action="/login.cgi" method="post"></form></body></html>
+H
+}
+
+# --- a kernel-like blob: a banner, pseudo-random "code", zero-filled .bss; then gzip --------
+make_kernel() {
+  local out=$1
+  {
+    printf 'Linux version 4.14.241 (builder@acme) (gcc version 8.4.0) #1 SMP PREEMPT\n'
+    head -c 98304 /dev/zero | openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 2>/dev/null
+    head -c 65536 /dev/zero
+  } > "$work/vmlinux"
+  gzip -9 -n -c "$work/vmlinux" > "$out"
+}
+
+# --- assemble a raw flash image: uImage kernel, 0xff padding to 64 KiB, squashfs root -------
+assemble() {
+  local name=$1 root=$2
+  make_kernel "$work/kernel.gz"
+  mkimage -A arm -O linux -T kernel -C gzip -a 0x80008000 -e 0x80008000 \
+    -n "Linux-4.14.241" -d "$work/kernel.gz" "$work/uImage" >/dev/null
+  # mksquashfs pins every timestamp from SOURCE_DATE_EPOCH itself.
+  mksquashfs "$root" "$work/rootfs.sqfs" -comp xz -noappend -all-root -no-progress -quiet >/dev/null
+  local ksize pad
+  ksize=$(stat -c %s "$work/uImage")
+  pad=$(( (65536 - ksize % 65536) % 65536 ))
+  { cat "$work/uImage"; head -c "$pad" /dev/zero | tr '\0' '\377'; cat "$work/rootfs.sqfs"; } > "$here/$name"
+  echo "$name: $(stat -c %s "$here/$name") bytes (uImage $ksize + pad $pad + squashfs $(stat -c %s "$work/rootfs.sqfs"))"
+}
+
+# --- router.bin: the planted problems a gate must catch -------------------------------------
+r="$work/router-root"
+make_rootfs "$r"
+# root's password: md5-crypt of "admin", a well-known default; guest: empty password.
+root_hash=$(openssl passwd -1 -salt acme0001 admin)
+cat > "$r/etc/shadow" <<S
+root:$root_hash:19000:0:99999:7:::
+admin:!:19000:0:99999:7:::
+guest::19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+S
+chmod 0600 "$r/etc/shadow"
+cat > "$r/etc/init.d/rcS" <<'R'
+#!/bin/sh
+# Acme router boot script
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+hostname -F /etc/hostname
+ifconfig lo 127.0.0.1 up
+/usr/sbin/httpd -h /www -p 80
+# remote support access for the field team
+/usr/sbin/telnetd -l /bin/sh -p 23 &
+crond
+R
+chmod 0755 "$r/etc/init.d/rcS"
+mkdir -p "$r/etc/ssl/private"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$r/etc/ssl/private/server.key" 2>/dev/null
+chmod 0600 "$r/etc/ssl/private/server.key"
+assemble router.bin "$r"
+
+# --- clean.bin: built the same way, none of those problems ----------------------------------
+c="$work/clean-root"
+make_rootfs "$c"
+# root locked; admin has a per-device random password (sha512-crypt).
+admin_hash=$(openssl passwd -6 -salt "$(openssl rand -hex 8)" "$(openssl rand -base64 24)")
+cat > "$c/etc/shadow" <<S
+root:!:19000:0:99999:7:::
+admin:$admin_hash:19000:0:99999:7:::
+guest:!:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+S
+chmod 0600 "$c/etc/shadow"
+cat > "$c/etc/init.d/rcS" <<'R'
+#!/bin/sh
+# Acme router boot script
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+hostname -F /etc/hostname
+ifconfig lo 127.0.0.1 up
+/usr/sbin/httpd -h /www -p 80
+# telnetd is not started: remote support uses the signed update channel only
+crond
+R
+chmod 0755 "$c/etc/init.d/rcS"
+assemble clean.bin "$c"
+
+(cd "$here" && sha256sum router.bin clean.bin > SHA256SUMS)
+echo "done: $(cat "$here/SHA256SUMS" | tr '\n' ' ')"
