@@ -1,0 +1,159 @@
+//! Findings and the scan report.
+
+use std::collections::BTreeMap;
+
+use fwgate_unpack::{Problem, Subject};
+use serde::{Deserialize, Serialize};
+
+use crate::rule::RuleMeta;
+use crate::Severity;
+
+/// Schema id of [`Report`].
+pub const REPORT_SCHEMA: &str = "fwgate.report/v1";
+
+/// What a matcher saw in one file; the scanner turns it into a [`Finding`].
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// 1-based line, for text files.
+    pub line: Option<u32>,
+    /// A sentence for the reader; never holds a secret.
+    pub message: String,
+    /// A short excerpt, already redacted where the rule says so.
+    pub evidence: Option<String>,
+    /// Bytes that identify the hit; hashed into the fingerprint, never printed.
+    pub digest_of: Vec<u8>,
+}
+
+/// Where a finding is inside the image.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Location {
+    /// Path relative to the extraction root, e.g. `squashfs@0x20000/etc/shadow`.
+    pub path: String,
+    /// Path inside its file system, e.g. `/etc/shadow`.
+    pub inner_path: String,
+    /// The chain of containers, outermost first, e.g. `["squashfs"]`.
+    pub formats: Vec<String>,
+    /// Offset of the innermost container in its parent file.
+    pub container_offset: u64,
+    /// 1-based line, when meaningful.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// One result of one rule in one place.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Finding {
+    /// Rule id.
+    pub rule_id: String,
+    /// Severity (the rule's).
+    pub severity: Severity,
+    /// What was found, in a sentence; never holds a secret.
+    pub message: String,
+    /// Where.
+    pub location: Location,
+    /// A short redacted excerpt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<String>,
+    /// SHA-256 of rule id, inner path and the matched bytes: stable across rebuilds that do
+    /// not change the finding, usable as SARIF `partialFingerprints`.
+    pub fingerprint: String,
+    /// SHA-256 of the whole file the finding is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_sha256: Option<String>,
+}
+
+/// Whether the scan target was an image or an already-extracted directory.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A firmware image, unpacked by fwgate.
+    Image,
+    /// A directory scanned as it is.
+    Directory,
+}
+
+/// What was scanned.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Target {
+    /// Image or directory.
+    pub kind: TargetKind,
+    /// Name, size and digest (for a directory: its name only, size 0, empty digest).
+    #[serde(flatten)]
+    pub subject: Subject,
+}
+
+/// Counts that show how much of the target was looked at.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Coverage {
+    /// Nodes in the extracted tree.
+    pub nodes: u64,
+    /// Regular files read by at least one rule.
+    pub files_scanned: u64,
+    /// Bytes read by rules.
+    pub bytes_scanned: u64,
+    /// Formats met while unpacking, with how many containers of each.
+    pub formats: BTreeMap<String, u64>,
+}
+
+/// The result of a scan: what ran on what, and what it found.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_SCHEMA`].
+    pub schema: String,
+    /// `fwgate` and its version.
+    pub tool: Tool,
+    /// What was scanned.
+    pub target: Target,
+    /// SHA-256 that pins the rule files used.
+    pub ruleset_digest: String,
+    /// The rules that ran.
+    pub rules: Vec<RuleMeta>,
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Parts of the target that could not be unpacked or read.
+    pub problems: Vec<Problem>,
+    /// How much was looked at.
+    pub coverage: Coverage,
+}
+
+/// The producing tool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tool {
+    /// `fwgate`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This build of fwgate.
+    pub fn current() -> Tool {
+        Tool { name: "fwgate".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+impl Report {
+    /// Number of findings at each severity.
+    pub fn counts(&self) -> BTreeMap<Severity, usize> {
+        let mut m = BTreeMap::new();
+        for f in &self.findings {
+            *m.entry(f.severity).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// Findings at or above `threshold`.
+    pub fn at_or_above(&self, threshold: Severity) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.severity >= threshold)
+    }
+
+    /// True when every part of the target was unpacked and read.
+    pub fn is_complete(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The rule description for a finding.
+    pub fn rule(&self, id: &str) -> Option<&RuleMeta> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}

@@ -1,0 +1,154 @@
+//! `kind = "accounts"`: accounts in `passwd` and `shadow` files with empty or well-known
+//! passwords. Hashes are cracked offline against a word list of defaults that IoT malware
+//! tries first; the password found is never printed.
+
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use serde::Deserialize;
+
+use crate::finding::Hit;
+use crate::ruleset::DataFiles;
+
+/// The `accounts` matcher as written in a rule file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSpec {
+    /// Globs of account files.
+    #[serde(default = "default_paths")]
+    pub paths: Vec<String>,
+    /// What to look for.
+    pub check: AccountCheck,
+    /// For `default-password`: a data file under `rules/` with `user:password` lines.
+    #[serde(default)]
+    pub wordlist: Option<String>,
+}
+
+fn default_paths() -> Vec<String> {
+    vec!["**/etc/shadow".into(), "**/etc/passwd".into()]
+}
+
+/// The account weakness a rule reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountCheck {
+    /// The password field is empty: anyone can log in as this user.
+    EmptyPassword,
+    /// The password hash cracks to a password on the word list.
+    DefaultPassword,
+}
+
+/// A compiled [`AccountsSpec`].
+#[derive(Debug)]
+pub struct Accounts {
+    check: AccountCheck,
+    /// (user, password) pairs; passwords for the same user are tried first.
+    pairs: Vec<(String, String)>,
+    /// Every distinct non-empty password on the list.
+    passwords: Vec<String>,
+}
+
+impl AccountsSpec {
+    pub(crate) fn compile(&self, data: &DataFiles) -> Result<Accounts, String> {
+        let mut pairs = Vec::new();
+        if self.check == AccountCheck::DefaultPassword {
+            let name = self.wordlist.as_deref().ok_or("matcher.wordlist is required for default-password")?;
+            let text = data.text(name).ok_or_else(|| format!("matcher.wordlist: no data file {name:?} under rules/"))?;
+            for line in text.lines() {
+                let line = line.trim_end_matches('\r');
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (user, pass) = line.split_once(':').ok_or_else(|| format!("{name}: line {line:?} is not user:password"))?;
+                pairs.push((user.to_string(), pass.to_string()));
+            }
+        }
+        let passwords: BTreeSet<String> = pairs.iter().map(|(_, p)| p.clone()).filter(|p| !p.is_empty()).collect();
+        Ok(Accounts { check: self.check, pairs, passwords: passwords.into_iter().collect() })
+    }
+}
+
+/// True when `field` has the shape of a crypt(3) hash pwhash understands: `$id$salt$hash`
+/// for MD5/SHA-256/SHA-512/bcrypt, or 13 characters of traditional DES.
+fn looks_like_hash(field: &str) -> bool {
+    let charset = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    match field.strip_prefix('$') {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.split('$').collect();
+            matches!(parts.first(), Some(&("1" | "5" | "6" | "2a" | "2b" | "2y")))
+                && parts.len() >= 3
+                && parts[1..].iter().all(|p| !p.is_empty() && (charset(p) || p.starts_with("rounds=")))
+                && field.len() < 200
+        }
+        None => field.len() == 13 && charset(field),
+    }
+}
+
+fn algorithm(hash: &str) -> &'static str {
+    match hash.split('$').nth(1) {
+        Some("1") => "md5-crypt",
+        Some("5") => "sha256-crypt",
+        Some("6") => "sha512-crypt",
+        Some(_) => "bcrypt",
+        None => "DES crypt",
+    }
+}
+
+impl Accounts {
+    fn crack(&self, user: &str, hash: &str) -> Option<usize> {
+        let verify = |pw: &str| catch_unwind(AssertUnwindSafe(|| pwhash::unix::verify(pw, hash))).unwrap_or(false);
+        let own = self.pairs.iter().filter(|(u, p)| u == user && !p.is_empty()).map(|(_, p)| p);
+        own.chain(self.passwords.iter()).find(|pw| verify(pw)).map(|pw| pw.chars().count())
+    }
+
+    pub(crate) fn check(&self, content: &[u8], hits: &mut Vec<Hit>) {
+        let text = String::from_utf8_lossy(content);
+        for (i, line) in text.lines().enumerate() {
+            let mut fields = line.split(':');
+            let (Some(user), Some(pw)) = (fields.next(), fields.next()) else { continue };
+            if user.is_empty() || user.starts_with('#') {
+                continue;
+            }
+            let line_no = Some(i as u32 + 1);
+            match self.check {
+                AccountCheck::EmptyPassword if pw.is_empty() => hits.push(Hit {
+                    line: line_no,
+                    message: format!("account '{user}' has an empty password: it logs in without one"),
+                    evidence: Some(format!("{user}::...")),
+                    digest_of: format!("{user}:").into_bytes(),
+                }),
+                AccountCheck::DefaultPassword if looks_like_hash(pw) => {
+                    if let Some(len) = self.crack(user, pw) {
+                        hits.push(Hit {
+                            line: line_no,
+                            message: format!(
+                                "account '{user}' has a well-known default password ({} hash cracked offline against the default-credentials list; {len} characters, not shown)",
+                                algorithm(pw)
+                            ),
+                            evidence: Some(format!("{user}:<{} hash, redacted>:...", algorithm(pw))),
+                            digest_of: format!("{user}:{pw}").into_bytes(),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_shapes() {
+        assert!(looks_like_hash("$1$acme0001$abcdefghijklmnopqrstuv"));
+        assert!(looks_like_hash("$6$rounds=5000$salt$hash"));
+        assert!(looks_like_hash("aZGJuE6EXrjEE"));
+        assert!(!looks_like_hash("x"));
+        assert!(!looks_like_hash("!"));
+        assert!(!looks_like_hash("$1$$"));
+        assert!(!looks_like_hash("$9$a$b"));
+        assert!(!looks_like_hash("!$1$acme0001$abcdefghijklmnopqrstuv"));
+    }
+}

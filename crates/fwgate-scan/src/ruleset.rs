@@ -1,0 +1,258 @@
+//! Loading, validating and self-testing the rules in `rules/`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use globset::{GlobSet, GlobSetBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::finding::Hit;
+use crate::matchers::Matcher;
+use crate::rule::{Expect, RuleFile, RuleMeta};
+use crate::{Result, ScanError};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+}
+
+/// Directories under `rules/` that hold data or catalogs rather than rules.
+const NOT_RULES: [&str; 2] = ["data/", "catalog/"];
+
+/// Non-rule files under `rules/` (word lists, catalogs), by relative path.
+#[derive(Debug, Default, Clone)]
+pub struct DataFiles(BTreeMap<String, Vec<u8>>);
+
+impl DataFiles {
+    /// The file at `rel` as text, if present and UTF-8.
+    pub fn text(&self, rel: &str) -> Option<&str> {
+        self.0.get(rel).and_then(|b| std::str::from_utf8(b).ok())
+    }
+}
+
+/// One loaded, compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// The file as written.
+    pub file: RuleFile,
+    /// Where it came from (relative to the rules directory).
+    pub source: String,
+    paths: GlobSet,
+    allow: GlobSet,
+    matcher: Matcher,
+}
+
+impl Rule {
+    /// True when the rule looks at `path` (relative to a file system root) and does not allow it.
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.paths.is_match(path) && !self.allow.is_match(path)
+    }
+
+    /// Runs the rule on one file's content.
+    pub fn check(&self, content: &[u8], hits: &mut Vec<Hit>) -> Result<()> {
+        self.matcher.check(content, hits)
+    }
+
+    /// The rule's public description.
+    pub fn meta(&self) -> RuleMeta {
+        RuleMeta::from(&self.file)
+    }
+}
+
+/// Every rule of a scan, with a digest that pins exactly which rules ran.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// The rules, sorted by id.
+    pub rules: Vec<Rule>,
+    /// SHA-256 over every file's path and bytes, sorted by path.
+    pub digest: String,
+    /// Where the rules came from: `embedded` or a directory.
+    pub origin: String,
+}
+
+fn globs(list: &[String], what: &str) -> std::result::Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in list {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("{what}: {e}"))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| format!("{what}: {e}"))
+}
+
+impl RuleSet {
+    /// The rules compiled into this fwgate binary.
+    pub fn embedded() -> Result<RuleSet> {
+        let files = embedded::EMBEDDED.iter().map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+        Self::from_files(files, "embedded")
+    }
+
+    /// Loads every rule below `dir` (a `rules/` directory).
+    pub fn load_dir(dir: &Path) -> Result<RuleSet> {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let entries = std::fs::read_dir(&d).map_err(|e| ScanError::Io { path: d.clone(), op: "read directory", source: e })?;
+            for entry in entries {
+                let entry = entry.map_err(|e| ScanError::Io { path: d.clone(), op: "read directory", source: e })?;
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(rel) = path.strip_prefix(dir) {
+                    let bytes = std::fs::read(&path).map_err(|e| ScanError::Io { path: path.clone(), op: "read", source: e })?;
+                    files.push((rel.to_string_lossy().into_owned(), bytes));
+                }
+            }
+        }
+        Self::from_files(files, &dir.display().to_string())
+    }
+
+    fn from_files(mut files: Vec<(String, Vec<u8>)>, origin: &str) -> Result<RuleSet> {
+        files.sort();
+        let mut hasher = Sha256::new();
+        for (path, bytes) in &files {
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        }
+        let digest = hex::encode(hasher.finalize());
+        let is_rule = |p: &str| p.ends_with(".toml") && !NOT_RULES.iter().any(|d| p.starts_with(d));
+        let data = DataFiles(files.iter().filter(|(p, _)| !is_rule(p)).cloned().collect());
+        let mut rules: Vec<Rule> = Vec::new();
+        for (path, bytes) in files.iter().filter(|(p, _)| is_rule(p)) {
+            let location = format!("{origin}/{path}");
+            let err = |message: String| ScanError::Rule { location: location.clone(), message };
+            let text = std::str::from_utf8(bytes).map_err(|_| err("not UTF-8".into()))?;
+            let file: RuleFile = toml::from_str(text).map_err(|e| {
+                let line = e.span().map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
+                ScanError::Rule {
+                    location: match line {
+                        Some(l) => format!("{location}:{l}"),
+                        None => location.clone(),
+                    },
+                    message: e.message().to_string(),
+                }
+            })?;
+            validate(&file, path).map_err(err)?;
+            if rules.iter().any(|r| r.file.id == file.id) {
+                return Err(err(format!("duplicate rule id {}", file.id)));
+            }
+            let paths = globs(&file.matcher.paths(), "matcher.paths").map_err(err)?;
+            let allow = globs(&file.allowlist.paths, "allowlist.paths").map_err(err)?;
+            let matcher = file.matcher.compile(&data).map_err(err)?;
+            rules.push(Rule { file, source: path.clone(), paths, allow, matcher });
+        }
+        rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
+        Ok(RuleSet { rules, digest, origin: origin.to_string() })
+    }
+
+    /// Runs every rule's embedded test cases. Returns how many cases ran.
+    pub fn self_test(&self) -> Result<usize> {
+        let mut ran = 0;
+        for rule in &self.rules {
+            for (i, case) in rule.file.tests.iter().enumerate() {
+                let mut hits = Vec::new();
+                if rule.applies_to(case.path.trim_start_matches('/')) {
+                    rule.check(case.content.as_bytes(), &mut hits)?;
+                }
+                let ok = match case.expect {
+                    Expect::Match => !hits.is_empty(),
+                    Expect::NoMatch => hits.is_empty(),
+                };
+                if !ok {
+                    return Err(ScanError::RuleTest {
+                        rule: rule.file.id.clone(),
+                        case: format!("#{} {:?}", i + 1, case.name),
+                        expected: if case.expect == Expect::Match { "a match" } else { "no match" },
+                        got: format!("{} finding(s)", hits.len()),
+                    });
+                }
+                ran += 1;
+            }
+        }
+        Ok(ran)
+    }
+}
+
+/// Checks what serde cannot: id shape, file name, required texts and test cases.
+fn validate(r: &RuleFile, path: &str) -> std::result::Result<(), String> {
+    let id_ok = r.id.starts_with("FWG-")
+        && r.id.split('-').count() == 3
+        && r.id.rsplit('-').next().is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
+    if !id_ok {
+        return Err(format!("id {:?} is not FWG-<AREA>-<NNN>", r.id));
+    }
+    let stem = path.rsplit('/').next().and_then(|f| f.strip_suffix(".toml")).unwrap_or("");
+    if stem != r.id {
+        return Err(format!("file is named {stem}.toml but the rule id is {}", r.id));
+    }
+    if path.split('/').count() != 2 {
+        return Err("rules live in rules/<category>/<ID>.toml".into());
+    }
+    if !r.cwe.starts_with("CWE-") {
+        return Err(format!("cwe {:?} is not CWE-<n>", r.cwe));
+    }
+    for (field, value) in [("name", &r.name), ("summary", &r.summary), ("description", &r.description), ("rationale", &r.rationale), ("remediation", &r.remediation)] {
+        if value.trim().is_empty() {
+            return Err(format!("{field} is empty"));
+        }
+    }
+    let has = |e: Expect| r.tests.iter().any(|t| t.expect == e);
+    if !has(Expect::Match) || !has(Expect::NoMatch) {
+        return Err("needs at least one [[test]] with expect = \"match\" and one with \"no-match\"".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_rules_load_and_pass_their_own_cases() {
+        let set = RuleSet::embedded().unwrap();
+        assert!(set.rules.len() >= 4, "{} rules", set.rules.len());
+        let ran = set.self_test().unwrap();
+        assert!(ran >= 2 * set.rules.len());
+    }
+
+    #[test]
+    fn a_rule_case_that_fails_is_reported() {
+        let mut files: Vec<(String, Vec<u8>)> = embedded::EMBEDDED.iter().map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+        let (_, bytes) = files.iter_mut().find(|(p, _)| p.ends_with("FWG-SVC-001.toml")).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap().replace("# telnetd -l /bin/sh", "telnetd -l /bin/sh");
+        *bytes = text.into_bytes();
+        let set = RuleSet::from_files(files, "test").unwrap();
+        let err = set.self_test().unwrap_err().to_string();
+        assert!(err.contains("FWG-SVC-001") && err.contains("commented out"), "{err}");
+    }
+
+    fn load_one(path: &str, toml: &str) -> String {
+        let mut files: Vec<(String, Vec<u8>)> =
+            embedded::EMBEDDED.iter().filter(|(p, _)| p.starts_with("data/")).map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+        files.push((path.to_string(), toml.as_bytes().to_vec()));
+        RuleSet::from_files(files, "rules").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_file_and_line() {
+        let src = std::str::from_utf8(embedded::EMBEDDED.iter().find(|(p, _)| p.ends_with("FWG-KEY-001.toml")).unwrap().1).unwrap();
+        let bad = src.replace("binary = true", "binary = true\nbinray = false");
+        let line_of = |s: &str| 1 + bad[..bad.find(s).unwrap()].matches('\n').count();
+        let err = load_one("secrets/FWG-KEY-001.toml", &bad);
+        assert!(err.contains("unknown field `binray`"), "{err}");
+        // serde reports fields of the tagged [matcher] table at the table: a line within it.
+        let at: usize = err.split(':').nth(1).unwrap().parse().unwrap();
+        assert!((line_of("[matcher]")..=line_of("binray")).contains(&at), "{err}");
+        assert!(err.starts_with("rules/secrets/FWG-KEY-001.toml:"), "{err}");
+    }
+
+    #[test]
+    fn file_name_must_match_id() {
+        let src = std::str::from_utf8(embedded::EMBEDDED.iter().find(|(p, _)| p.ends_with("FWG-KEY-001.toml")).unwrap().1).unwrap();
+        let err = load_one("secrets/FWG-KEY-009.toml", src);
+        assert!(err.contains("named FWG-KEY-009.toml"), "{err}");
+    }
+}
