@@ -1,1 +1,46 @@
-//! stub
+//! Pre-release evidence for the FTC's order against D-Link: the requirement catalog, evidence
+//! records bound to the image digest, the hash-chained ledger that keeps them, and the gate
+//! policy that decides whether a release may be signed.
+#![forbid(unsafe_code)]
+
+mod catalog;
+mod ledger;
+mod policy;
+mod record;
+
+use std::path::PathBuf;
+
+pub use catalog::{catalog, requirement, Requirement};
+pub use ledger::Ledger;
+pub use policy::{Policy, Verdict};
+pub use record::{Artifact, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
+
+/// What can go wrong with evidence.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// The ledger is unreadable or its chain is broken.
+    #[error("ledger.jsonl line {line}: {message}")]
+    Ledger {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The catalog is invalid or lacks a requirement.
+    #[error("catalog: {0}")]
+    Catalog(String),
+    /// File I/O.
+    #[error("{path}: {op}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = EvidenceError> = std::result::Result<T, E>;

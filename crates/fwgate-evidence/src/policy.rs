@@ -1,0 +1,70 @@
+//! The release gate's policy: what must hold for an image to be signed.
+
+use fwgate_scan::{Report, Severity};
+
+use crate::catalog;
+use crate::ledger::Ledger;
+use crate::record::Outcome;
+use crate::Result;
+
+/// What the gate requires.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Findings at or above this severity fail the gate.
+    pub fail_on: Severity,
+    /// Accept an image some part of which could not be unpacked or read.
+    pub allow_incomplete: bool,
+    /// Requirements that need passing evidence for this exact image.
+    pub require: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { fail_on: Severity::High, allow_incomplete: false, require: vec!["DL-3".into()] }
+    }
+}
+
+/// The gate's decision, with every reason it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Reasons the policy is not met; empty means pass.
+    pub reasons: Vec<String>,
+}
+
+impl Verdict {
+    /// True when the policy is met.
+    pub fn passed(&self) -> bool {
+        self.reasons.is_empty()
+    }
+}
+
+impl Policy {
+    /// Judges the scan alone: findings at or above the threshold, and completeness.
+    pub fn judge_scan(&self, report: &Report) -> Verdict {
+        let mut reasons = Vec::new();
+        let blocking = report.at_or_above(self.fail_on).count();
+        if blocking > 0 {
+            reasons.push(format!("{blocking} finding(s) at or above {}", self.fail_on));
+        }
+        if !self.allow_incomplete && !report.is_complete() {
+            reasons.push(format!("{} part(s) of the image could not be examined (pass --allow-incomplete to accept)", report.problems.len()));
+        }
+        Verdict { reasons }
+    }
+
+    /// Judges a release: the scan, plus passing evidence in `ledger` for every required
+    /// requirement, bound to the image's sha256.
+    pub fn judge_release(&self, report: &Report, ledger: &Ledger) -> Result<Verdict> {
+        let mut verdict = self.judge_scan(report);
+        let sha = &report.target.subject.sha256;
+        for id in &self.require {
+            let req = catalog::requirement(id)?;
+            match ledger.latest_for(id, sha)? {
+                Some(r) if r.outcome == Outcome::Pass => {}
+                Some(_) => verdict.reasons.push(format!("{id} ({}): latest evidence for this image is a failure", req.title)),
+                None => verdict.reasons.push(format!("{id} ({}): no evidence recorded for this image", req.title)),
+            }
+        }
+        Ok(verdict)
+    }
+}
