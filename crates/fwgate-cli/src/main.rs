@@ -1,1 +1,51 @@
-fn main(){}
+//! `fwgate`: the command-line release gate. This crate only wires flags to the library crates,
+//! shows progress and maps outcomes to exit codes: 0 pass, 1 policy failed, 2 usage or error.
+#![forbid(unsafe_code)]
+
+mod args;
+mod cmd;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command, EvidenceCommand, RulesCommand};
+
+/// How a command ended, when it did not fail outright.
+pub enum Outcome {
+    /// Exit 0.
+    Pass,
+    /// Exit 1: the policy is not met (or a signature did not verify).
+    PolicyFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Unpack(a) => cmd::unpack::run(a),
+        Command::Scan(a) => cmd::scan::run(a),
+        Command::Keygen(a) => cmd::keys::keygen(a),
+        Command::Sign(a) => cmd::keys::sign(a),
+        Command::Verify(a) => cmd::keys::verify(a),
+        Command::Gate(a) => cmd::gate::run(a),
+        Command::Evidence { command } => match command {
+            EvidenceCommand::Verify(a) => cmd::evidence::verify(a),
+            EvidenceCommand::List(a) => cmd::evidence::list(a),
+            EvidenceCommand::Catalog => cmd::evidence::catalog(),
+        },
+        Command::Rules { command } => match command {
+            RulesCommand::List(a) => cmd::rules::list(a),
+            RulesCommand::Test(a) => cmd::rules::test(a),
+        },
+        Command::Formats => cmd::unpack::formats(),
+    };
+    match result {
+        Ok(Outcome::Pass) => ExitCode::SUCCESS,
+        Ok(Outcome::PolicyFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("fwgate: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -16,3 +16,4 @@ pub use error::{Result, SignError};
 pub use files::{read_secret, write_new};
 pub use key::{KeyId, PublicKey, SecretKey};
 pub use minisig::{sign, verify, FileDigests, Verified};
+pub use zeroize::Zeroizing;

@@ -1,0 +1,48 @@
+//! `fwgate scan`.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use fwgate_evidence::Policy;
+use fwgate_scan::Report;
+
+use crate::args::ScanArgs;
+use crate::progress::Spinner;
+use crate::Outcome;
+
+/// Unpacks (or walks) the target and scans it; the extraction lives as long as the guard.
+pub fn scan_target(target: &Path, workdir: Option<&Path>, rules: &fwgate_scan::RuleSet, limits: fwgate_unpack::Limits) -> Result<(Report, Option<tempfile::TempDir>)> {
+    if target.is_dir() {
+        let (_, report) = fwgate_scan::scan_dir(target, rules).with_context(|| format!("scanning {}", target.display()))?;
+        return Ok((report, None));
+    }
+    let (dir, guard) = match workdir {
+        Some(d) => (d.to_path_buf(), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("fwgate-").tempdir().context("creating a temporary directory")?;
+            (t.path().join("root"), Some(t))
+        }
+    };
+    let mut spinner = Spinner::new("unpacking");
+    let (_, report) = fwgate_scan::scan_image(target, &dir, rules, limits, &mut |m| spinner.set(m))
+        .with_context(|| format!("scanning {}", target.display()))?;
+    Ok((report, guard))
+}
+
+pub fn run(a: ScanArgs) -> Result<Outcome> {
+    let rules = super::load_rules(&a.rules)?;
+    let (report, _guard) = scan_target(&a.target, a.workdir.as_deref(), &rules, a.limits.limits())?;
+    let mut buf = Vec::new();
+    fwgate_report::render(&report, a.format, &mut buf)?;
+    match &a.output {
+        Some(path) => super::write_atomic(path, &buf)?,
+        None => std::io::stdout().lock().write_all(&buf).context("writing to stdout")?,
+    }
+    let policy = Policy { fail_on: a.fail_on, allow_incomplete: a.allow_incomplete, require: Vec::new() };
+    let verdict = policy.judge_scan(&report);
+    for r in &verdict.reasons {
+        eprintln!("fwgate: policy failed: {r}");
+    }
+    Ok(if verdict.passed() { Outcome::Pass } else { Outcome::PolicyFailed })
+}
