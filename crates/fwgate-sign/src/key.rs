@@ -192,8 +192,12 @@ impl SecretKey {
         id.copy_from_slice(&body[..8]);
         let mut sk = Zeroizing::new([0u8; 64]);
         sk.copy_from_slice(&body[8..72]);
-        if checksum(&id, &sk) != body[72..104] {
-            return Err(SignError::BadPassword);
+        let encrypted = &kdf_alg == KDF_SCRYPT;
+        // minisign 0.11 writes unencrypted keys with a zeroed checksum; the key-pair check
+        // below still catches corruption of those.
+        let unchecked = !encrypted && body[72..104].iter().all(|&b| b == 0);
+        if !unchecked && checksum(&id, &sk) != body[72..104] {
+            return Err(if encrypted { SignError::BadPassword } else { format("secret key", "checksum mismatch: the file is corrupt") });
         }
         let key = SigningKey::from_keypair_bytes(&sk).map_err(|_| format("secret key", "public half does not match the secret half"))?;
         raw.zeroize();
@@ -231,6 +235,19 @@ mod tests {
         assert_eq!(ok.public(), sk.public());
         let bad = SecretKey::from_file_text(&text, || Ok(Zeroizing::new(b"battery staple".to_vec())));
         assert!(matches!(bad, Err(SignError::BadPassword)));
+    }
+
+    #[test]
+    fn reads_minisign_unencrypted_key_with_zero_checksum() {
+        // Written by `minisign -G -W` (0.11): KDF none, zero salt, limits and checksum.
+        let text = "untrusted comment: minisign encrypted secret key\nRWQAAEIyAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAlwANDol/w6vOELuMpp4yTpd124GLBI/+KAoe3MIIvXDM6FRG0CQOEYu8t2mOrFOIZtIYC2lJSabNI0WOMElTLEn/T7FTDXm3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let sk = SecretKey::from_file_text(text, || panic!("not encrypted")).unwrap();
+        assert_eq!(sk.id.to_string(), "ABC37F890E0D0097");
+        // Flip one bit of the secret half: the key pair no longer matches.
+        let mut raw = B64.decode(text.lines().nth(1).unwrap()).unwrap();
+        raw[70] ^= 1; // inside the 32-byte seed (bytes 62..94)
+        let bad = format!("untrusted comment: x\n{}\n", B64.encode(raw));
+        assert!(SecretKey::from_file_text(&bad, || panic!()).is_err());
     }
 
     #[test]
