@@ -2,6 +2,8 @@
 //! fwgate steps (GitHub) and the job's script (GitLab) execute in bash with the platform's
 //! variables set, and what the upload steps name must then exist.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -18,7 +20,11 @@ fn load(rel: &str) -> Yaml {
 }
 
 fn path_env() -> String {
-    format!("{}:{}", bin_dir().display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        bin_dir().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 /// Replaces `${{ secrets.X }}` / `${{ env.X }}` / `${{ github.ref_name }}` as Actions would.
@@ -44,7 +50,11 @@ fn expr(value: &str, secrets: &HashMap<&str, String>, env: &HashMap<String, Stri
 /// Runs the Prepare-key and Release-gate steps of the GitHub workflow in `work`.
 fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
     let wf = load("ci/github-actions.yml");
-    assert_eq!(wf["defaults"]["run"]["shell"].as_str(), Some("bash"), "pipefail needs shell: bash");
+    assert_eq!(
+        wf["defaults"]["run"]["shell"].as_str(),
+        Some("bash"),
+        "pipefail needs shell: bash"
+    );
     let mut env: HashMap<String, String> = HashMap::new();
     for (k, v) in wf["env"].as_hash().unwrap() {
         env.insert(k.as_str().unwrap().into(), v.as_str().unwrap().into());
@@ -61,14 +71,29 @@ fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
     let steps = wf["jobs"]["gate"]["steps"].as_vec().unwrap();
     let mut ok = true;
     for id in ["key", "gate"] {
-        let step = steps.iter().find(|s| s["id"].as_str() == Some(id)).unwrap_or_else(|| panic!("no step with id {id}"));
+        let step = steps
+            .iter()
+            .find(|s| s["id"].as_str() == Some(id))
+            .unwrap_or_else(|| panic!("no step with id {id}"));
         let mut cmd = Command::new("bash");
         // What `shell: bash` means on Actions.
-        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"].as_str().unwrap()]).current_dir(work).env("PATH", path_env());
+        cmd.args([
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            step["run"].as_str().unwrap(),
+        ])
+        .current_dir(work)
+        .env("PATH", path_env());
         cmd.envs(&env);
         if let Some(h) = step["env"].as_hash() {
             for (k, v) in h {
-                cmd.env(k.as_str().unwrap(), expr(v.as_str().unwrap(), &secrets, &env));
+                cmd.env(
+                    k.as_str().unwrap(),
+                    expr(v.as_str().unwrap(), &secrets, &env),
+                );
             }
         }
         ok &= run(&mut cmd).status.success();
@@ -77,13 +102,29 @@ fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
         }
     }
     // What the upload steps name exists even when the gate failed (`if: always()`).
-    let sarif = steps.iter().find_map(|s| s["with"]["sarif_file"].as_str()).unwrap();
+    let sarif = steps
+        .iter()
+        .find_map(|s| s["with"]["sarif_file"].as_str())
+        .unwrap();
     assert!(work.join(sarif).is_file(), "{sarif} missing");
-    let paths = steps.iter().find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with("actions/upload-artifact"))).unwrap()["with"]["path"].as_str().unwrap();
+    let paths = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact"))
+        })
+        .unwrap()["with"]["path"]
+        .as_str()
+        .unwrap();
     for p in paths.lines().map(str::trim).filter(|p| !p.is_empty()) {
         let p = expr(p, &HashMap::new(), &env);
         if p.ends_with(".minisig") {
-            assert_eq!(Path::new(&p).exists(), ok && key.is_some(), "signature presence");
+            assert_eq!(
+                Path::new(&p).exists(),
+                ok && key.is_some(),
+                "signature presence"
+            );
         } else {
             assert!(work.join(&p).exists(), "{p} missing");
         }
@@ -95,13 +136,22 @@ fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
 fn run_gitlab(image: &Path, key: Option<&Path>, work: &Path) -> bool {
     let ci = load("ci/gitlab-ci.yml");
     let job = &ci["fwgate-gate"];
-    let script: Vec<&str> = job["script"].as_vec().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let script: Vec<&str> = job["script"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
     let mut cmd = Command::new("bash");
-    cmd.args(["-e", "-c", &script.join("\n")]).current_dir(work).env("PATH", path_env());
+    cmd.args(["-e", "-c", &script.join("\n")])
+        .current_dir(work)
+        .env("PATH", path_env());
     for (k, v) in job["variables"].as_hash().unwrap() {
         cmd.env(k.as_str().unwrap(), v.as_str().unwrap());
     }
-    cmd.env("FIRMWARE", image).env("CI_COMMIT_SHORT_SHA", "abc1234").env_remove("CI_COMMIT_TAG");
+    cmd.env("FIRMWARE", image)
+        .env("CI_COMMIT_SHORT_SHA", "abc1234")
+        .env_remove("CI_COMMIT_TAG");
     if let Some(k) = key {
         // A "File" variable: GitLab writes it to a temporary file and passes the path.
         let f = work.join("gitlab-file-var");
@@ -111,9 +161,16 @@ fn run_gitlab(image: &Path, key: Option<&Path>, work: &Path) -> bool {
     let ok = run(&mut cmd).status.success();
     assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
     for p in job["artifacts"]["paths"].as_vec().unwrap() {
-        let p = p.as_str().unwrap().replace("$FIRMWARE", &image.display().to_string());
+        let p = p
+            .as_str()
+            .unwrap()
+            .replace("$FIRMWARE", &image.display().to_string());
         if p.ends_with(".minisig") {
-            assert_eq!(Path::new(&p).exists(), ok && key.is_some(), "signature presence");
+            assert_eq!(
+                Path::new(&p).exists(),
+                ok && key.is_some(),
+                "signature presence"
+            );
         } else {
             assert!(work.join(&p).exists(), "{p} missing");
         }
@@ -126,24 +183,44 @@ fn exercise(runner: fn(&Path, Option<&Path>, &Path) -> bool) {
     let tmp = tempfile::tempdir().unwrap();
     let image = sample_copy("router.bin", tmp.path());
     let (key, public) = {
-        let o = run(fwgate().args(["keygen", "--out-dir"]).arg(tmp.path()).args(["--name", "ci", "--unencrypted"]));
+        let o = run(fwgate()
+            .args(["keygen", "--out-dir"])
+            .arg(tmp.path())
+            .args(["--name", "ci", "--unencrypted"]));
         assert!(o.status.success());
         (tmp.path().join("ci.key"), tmp.path().join("ci.pub"))
     };
     let work = tmp.path().join("router-job");
     fs::create_dir(&work).unwrap();
-    assert!(!runner(&image, Some(&key), &work), "the router image must fail the pipeline");
-    let sarif: serde_json::Value = serde_json::from_slice(&fs::read(work.join("fwgate-out/fwgate.sarif")).unwrap()).unwrap();
+    assert!(
+        !runner(&image, Some(&key), &work),
+        "the router image must fail the pipeline"
+    );
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&fs::read(work.join("fwgate-out/fwgate.sarif")).unwrap()).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 4);
 
     // The clean image passes and is signed with the key from the secret store.
     let image = sample_copy("clean.bin", tmp.path());
     let work = tmp.path().join("clean-job");
     fs::create_dir(&work).unwrap();
-    assert!(runner(&image, Some(&key), &work), "the clean image must pass");
-    assert!(run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public)).status.success());
-    assert!(fs::read_to_string(work.join("fwgate-out/summary.txt")).unwrap().contains("gate      PASS"));
-    assert!(run(fwgate().args(["evidence", "verify"]).arg(work.join("fwgate-out/evidence"))).status.success());
+    assert!(
+        runner(&image, Some(&key), &work),
+        "the clean image must pass"
+    );
+    assert!(
+        run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public))
+            .status
+            .success()
+    );
+    assert!(fs::read_to_string(work.join("fwgate-out/summary.txt"))
+        .unwrap()
+        .contains("gate      PASS"));
+    assert!(run(fwgate()
+        .args(["evidence", "verify"])
+        .arg(work.join("fwgate-out/evidence")))
+    .status
+    .success());
 
     // Without a key the clean image passes and nothing is signed.
     let tmp2 = tempfile::tempdir().unwrap();

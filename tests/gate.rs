@@ -1,5 +1,7 @@
 //! End to end: the fwgate CLI over the committed sample images.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::fs;
@@ -9,7 +11,11 @@ use std::process::Command;
 use common::*;
 
 fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let o = run(fwgate().args(["keygen", "--out-dir"]).arg(dir).args(["--name", "release", "--unencrypted"]));
+    let o = run(fwgate().args(["keygen", "--out-dir"]).arg(dir).args([
+        "--name",
+        "release",
+        "--unencrypted",
+    ]));
     assert!(o.status.success());
     (dir.join("release.key"), dir.join("release.pub"))
 }
@@ -21,7 +27,16 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
     let (key, _) = keygen(tmp.path());
     let evidence = tmp.path().join("evidence");
     let sarif = tmp.path().join("out.sarif");
-    let o = run(fwgate().arg("gate").arg(&image).arg("--key").arg(&key).args(["--release", "2.4.1"]).arg("--evidence").arg(&evidence).arg("--sarif").arg(&sarif));
+    let o = run(fwgate()
+        .arg("gate")
+        .arg(&image)
+        .arg("--key")
+        .arg(&key)
+        .args(["--release", "2.4.1"])
+        .arg("--evidence")
+        .arg(&evidence)
+        .arg("--sarif")
+        .arg(&sarif));
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     // Each planted problem, found where it was planted, for the right reason.
@@ -32,12 +47,18 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
         ("FWG-SVC-001", "/etc/init.d/rcS:9"),
     ] {
         let at = out.find(rule).unwrap_or_else(|| panic!("{rule} missing"));
-        assert!(out[at..].lines().nth(1).unwrap().contains(place), "{rule} not at {place}");
+        assert!(
+            out[at..].lines().nth(1).unwrap().contains(place),
+            "{rule} not at {place}"
+        );
     }
     assert!(out.contains("account 'guest' has an empty password"));
     assert!(out.contains("account 'root' has a well-known default password"));
     assert!(out.contains("gate      FAIL"));
-    assert!(!tmp.path().join("router.bin.minisig").exists(), "a failing image must not be signed");
+    assert!(
+        !tmp.path().join("router.bin.minisig").exists(),
+        "a failing image must not be signed"
+    );
 
     // DL-3 evidence: a failing record bound to this image's digest, with its report.
     let ledger = fs::read_to_string(evidence.join("ledger.jsonl")).unwrap();
@@ -47,22 +68,44 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
     assert_eq!(rec["release"], "2.4.1");
     assert_eq!(rec["subject"]["sha256"], sha256_file(&image));
     let report_path = evidence.join(rec["artifacts"][0]["path"].as_str().unwrap());
-    assert_eq!(sha256_file(&report_path), rec["artifacts"][0]["sha256"].as_str().unwrap());
-    assert!(run(fwgate().args(["evidence", "verify"]).arg(&evidence)).status.success());
+    assert_eq!(
+        sha256_file(&report_path),
+        rec["artifacts"][0]["sha256"].as_str().unwrap()
+    );
+    assert!(run(fwgate().args(["evidence", "verify"]).arg(&evidence))
+        .status
+        .success());
 
     // SARIF for code scanning: the four rules, fingerprints, no secret.
     let s: serde_json::Value = serde_json::from_slice(&fs::read(&sarif).unwrap()).unwrap();
     assert_eq!(s["version"], "2.1.0");
     let results = s["runs"][0]["results"].as_array().unwrap();
-    let mut ids: Vec<&str> = results.iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    let mut ids: Vec<&str> = results
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
     ids.sort();
-    assert_eq!(ids, ["FWG-CRED-001", "FWG-CRED-002", "FWG-KEY-001", "FWG-SVC-001"]);
+    assert_eq!(
+        ids,
+        ["FWG-CRED-001", "FWG-CRED-002", "FWG-KEY-001", "FWG-SVC-001"]
+    );
     for r in results {
-        assert_eq!(r["partialFingerprints"]["fwgateFingerprint/v1"].as_str().unwrap().len(), 64);
+        assert_eq!(
+            r["partialFingerprints"]["fwgateFingerprint/v1"]
+                .as_str()
+                .unwrap()
+                .len(),
+            64
+        );
         assert_eq!(r["level"], "error");
     }
     let rules = s["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
-    assert!(rules.iter().all(|r| r["properties"]["security-severity"].is_string() && r["help"]["text"].is_string()));
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["properties"]["security-severity"].is_string()
+                && r["help"]["text"].is_string())
+    );
 }
 
 #[test]
@@ -73,13 +116,24 @@ fn secrets_never_appear_in_any_output() {
     let router = sample("router.bin");
     for format in ["text", "json", "sarif"] {
         let args = ["scan", router.to_str().unwrap(), "--format", format];
-        let o = if format == "json" { run(fwgate().args(args).arg("--workdir").arg(&work)) } else { run(fwgate().args(args)) };
+        let o = if format == "json" {
+            run(fwgate().args(args).arg("--workdir").arg(&work))
+        } else {
+            run(fwgate().args(args))
+        };
         assert_eq!(o.status.code(), Some(1));
         outputs.push(stdout(&o));
     }
     // The planted secrets as they are in the image.
     let shadow = fs::read_to_string(work.join("squashfs@0x20000/etc/shadow")).unwrap();
-    let root_hash = shadow.lines().next().unwrap().split(':').nth(1).unwrap().to_string();
+    let root_hash = shadow
+        .lines()
+        .next()
+        .unwrap()
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .to_string();
     let key = fs::read_to_string(work.join("squashfs@0x20000/etc/ssl/private/server.key")).unwrap();
     let key_line = key.lines().nth(1).unwrap().to_string();
     for out in &outputs {
@@ -94,26 +148,57 @@ fn clean_image_passes_and_its_signature_verifies_with_minisign() {
     let tmp = tempfile::tempdir().unwrap();
     let image = sample_copy("clean.bin", tmp.path());
     let (key, public) = keygen(tmp.path());
-    let o = run(fwgate().arg("gate").arg(&image).arg("--key").arg(&key).args(["--release", "2.4.1"]).arg("--evidence").arg(tmp.path().join("ev")));
+    let o = run(fwgate()
+        .arg("gate")
+        .arg(&image)
+        .arg("--key")
+        .arg(&key)
+        .args(["--release", "2.4.1"])
+        .arg("--evidence")
+        .arg(tmp.path().join("ev")));
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("findings  0 critical, 0 high, 0 medium, 0 low, 0 info"), "{out}");
+    assert!(
+        out.contains("findings  0 critical, 0 high, 0 medium, 0 low, 0 info"),
+        "{out}"
+    );
     assert!(out.contains("gate      PASS"));
     let sig = tmp.path().join("clean.bin.minisig");
     let text = fs::read_to_string(&sig).unwrap();
-    assert!(text.contains(&format!("sha256:{}", sha256_file(&image))) && text.contains("version:2.4.1"));
+    assert!(
+        text.contains(&format!("sha256:{}", sha256_file(&image))) && text.contains("version:2.4.1")
+    );
 
-    assert!(run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public)).status.success());
+    assert!(
+        run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public))
+            .status
+            .success()
+    );
     if let Some(minisign) = peer("minisign") {
-        let o = run(Command::new(&minisign).arg("-Vm").arg(&image).arg("-p").arg(&public));
+        let o = run(Command::new(&minisign)
+            .arg("-Vm")
+            .arg(&image)
+            .arg("-p")
+            .arg(&public));
         assert!(o.status.success(), "minisign rejected fwgate's signature");
         assert!(stdout(&o).contains("file:clean.bin"));
         // A changed image no longer verifies, for minisign and for fwgate.
         let mut bytes = fs::read(&image).unwrap();
         bytes[1000] ^= 1;
         fs::write(&image, bytes).unwrap();
-        assert!(!run(Command::new(&minisign).arg("-Vm").arg(&image).arg("-p").arg(&public)).status.success());
-        assert_eq!(run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public)).status.code(), Some(1));
+        assert!(!run(Command::new(&minisign)
+            .arg("-Vm")
+            .arg(&image)
+            .arg("-p")
+            .arg(&public))
+        .status
+        .success());
+        assert_eq!(
+            run(fwgate().arg("verify").arg(&image).arg("--key").arg(&public))
+                .status
+                .code(),
+            Some(1)
+        );
     }
 }
 
@@ -121,22 +206,44 @@ fn clean_image_passes_and_its_signature_verifies_with_minisign() {
 fn fail_on_threshold_and_directory_scans() {
     let tmp = tempfile::tempdir().unwrap();
     // Only criticals block: the router still has two.
-    let o = run(fwgate().args(["scan", sample("router.bin").to_str().unwrap(), "--fail-on", "critical", "--format", "json"]));
+    let o = run(fwgate().args([
+        "scan",
+        sample("router.bin").to_str().unwrap(),
+        "--fail-on",
+        "critical",
+        "--format",
+        "json",
+    ]));
     assert_eq!(o.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["schema"], "fwgate.report/v1");
     assert_eq!(report["findings"].as_array().unwrap().len(), 4);
-    assert_eq!(run(fwgate().args(["scan", sample("clean.bin").to_str().unwrap()])).status.code(), Some(0));
+    assert_eq!(
+        run(fwgate().args(["scan", sample("clean.bin").to_str().unwrap()]))
+            .status
+            .code(),
+        Some(0)
+    );
 
     // `unpack`, then `scan DIR` on the result finds the same problems.
     let out = tmp.path().join("out");
     let manifest = tmp.path().join("manifest.json");
-    let o = run(fwgate().arg("unpack").arg(sample("router.bin")).arg("-o").arg(&out).arg("--json").arg(&manifest));
+    let o = run(fwgate()
+        .arg("unpack")
+        .arg(sample("router.bin"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--json")
+        .arg(&manifest));
     assert!(o.status.success());
     assert!(stdout(&o).contains("squashfs  SquashFS 4.0, xz"));
     let m: serde_json::Value = serde_json::from_slice(&fs::read(&manifest).unwrap()).unwrap();
     assert_eq!(m["schema"], "fwgate.manifest/v1");
-    assert!(m["nodes"].as_array().unwrap().iter().any(|n| n["origin"]["inner_path"] == "/bin/busybox"));
+    assert!(m["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["origin"]["inner_path"] == "/bin/busybox"));
     let o = run(fwgate().arg("scan").arg(&out).args(["--format", "json"]));
     assert_eq!(o.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -147,7 +254,12 @@ fn fail_on_threshold_and_directory_scans() {
 #[test]
 fn usage_and_tool_errors_exit_2_and_name_the_file() {
     assert_eq!(run(fwgate().arg("scan")).status.code(), Some(2));
-    assert_eq!(run(fwgate().args(["scan", "x", "--fail-on", "severe"])).status.code(), Some(2));
+    assert_eq!(
+        run(fwgate().args(["scan", "x", "--fail-on", "severe"]))
+            .status
+            .code(),
+        Some(2)
+    );
     let o = run(fwgate().args(["scan", "/nonexistent/fw.bin"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/fw.bin"));
@@ -160,7 +272,11 @@ fn unrecognised_image_fails_instead_of_passing_silently() {
     let tmp = tempfile::tempdir().unwrap();
     let junk = tmp.path().join("junk.bin");
     fs::write(&junk, vec![0x42u8; 65536]).unwrap();
-    let o = run(fwgate().arg("gate").arg(&junk).arg("--evidence").arg(tmp.path().join("ev")));
+    let o = run(fwgate()
+        .arg("gate")
+        .arg(&junk)
+        .arg("--evidence")
+        .arg(tmp.path().join("ev")));
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("no known container format"));
 }
@@ -169,9 +285,17 @@ fn unrecognised_image_fails_instead_of_passing_silently() {
 fn key_files_are_private_and_never_overwritten() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, public) = keygen(tmp.path());
-    assert_eq!(fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(fs::read_to_string(&public).unwrap().starts_with("untrusted comment: minisign public key "));
-    let again = run(fwgate().args(["keygen", "--out-dir"]).arg(tmp.path()).args(["--name", "release", "--unencrypted"]));
+    assert_eq!(
+        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(fs::read_to_string(&public)
+        .unwrap()
+        .starts_with("untrusted comment: minisign public key "));
+    let again = run(fwgate()
+        .args(["keygen", "--out-dir"])
+        .arg(tmp.path())
+        .args(["--name", "release", "--unencrypted"]));
     assert_eq!(again.status.code(), Some(2));
     fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
     let image = sample_copy("clean.bin", tmp.path());
@@ -182,33 +306,75 @@ fn key_files_are_private_and_never_overwritten() {
 
 #[test]
 fn encrypted_keys_interoperate_with_minisign_both_ways() {
-    let Some(minisign) = peer("minisign") else { return };
+    let Some(minisign) = peer("minisign") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("fw.bin");
     fs::write(&file, b"release payload").unwrap();
 
     // fwgate's scrypt-encrypted key, used by minisign -S (password on stdin).
-    let o = run(fwgate().env("FWGATE_KEY_PASSWORD", "pw-123").args(["keygen", "--out-dir"]).arg(tmp.path()).args(["--name", "enc"]));
+    let o = run(fwgate()
+        .env("FWGATE_KEY_PASSWORD", "pw-123")
+        .args(["keygen", "--out-dir"])
+        .arg(tmp.path())
+        .args(["--name", "enc"]));
     assert!(o.status.success());
     let mut child = Command::new(&minisign)
-        .arg("-S").arg("-s").arg(tmp.path().join("enc.key")).arg("-m").arg(&file)
-        .stdin(std::process::Stdio::piped()).spawn().unwrap();
+        .arg("-S")
+        .arg("-s")
+        .arg(tmp.path().join("enc.key"))
+        .arg("-m")
+        .arg(&file)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"pw-123\n").unwrap();
-    assert!(child.wait().unwrap().success(), "minisign could not decrypt fwgate's key");
-    assert!(run(fwgate().arg("verify").arg(&file).arg("--key").arg(tmp.path().join("enc.pub"))).status.success());
+    assert!(
+        child.wait().unwrap().success(),
+        "minisign could not decrypt fwgate's key"
+    );
+    assert!(run(fwgate()
+        .arg("verify")
+        .arg(&file)
+        .arg("--key")
+        .arg(tmp.path().join("enc.pub")))
+    .status
+    .success());
 
     // A wrong password is refused before anything is signed.
     fs::remove_file(tmp.path().join("fw.bin.minisig")).unwrap();
-    let o = run(fwgate().env("FWGATE_KEY_PASSWORD", "nope").arg("sign").arg(&file).arg("--key").arg(tmp.path().join("enc.key")));
+    let o = run(fwgate()
+        .env("FWGATE_KEY_PASSWORD", "nope")
+        .arg("sign")
+        .arg(&file)
+        .arg("--key")
+        .arg(tmp.path().join("enc.key")));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrong password"));
 
     // minisign's own unencrypted key, used by fwgate sign, checked by minisign -V.
-    let o = run(Command::new(&minisign).args(["-G", "-W", "-p"]).arg(tmp.path().join("m.pub")).arg("-s").arg(tmp.path().join("m.key")));
+    let o = run(Command::new(&minisign)
+        .args(["-G", "-W", "-p"])
+        .arg(tmp.path().join("m.pub"))
+        .arg("-s")
+        .arg(tmp.path().join("m.key")));
     assert!(o.status.success());
-    assert!(run(fwgate().arg("sign").arg(&file).arg("--key").arg(tmp.path().join("m.key"))).status.success());
-    assert!(run(Command::new(&minisign).arg("-Vm").arg(&file).arg("-p").arg(tmp.path().join("m.pub"))).status.success());
+    assert!(run(fwgate()
+        .arg("sign")
+        .arg(&file)
+        .arg("--key")
+        .arg(tmp.path().join("m.key")))
+    .status
+    .success());
+    assert!(run(Command::new(&minisign)
+        .arg("-Vm")
+        .arg(&file)
+        .arg("-p")
+        .arg(tmp.path().join("m.pub")))
+    .status
+    .success());
 }
 
 #[test]
@@ -216,11 +382,21 @@ fn tampered_evidence_is_detected() {
     let tmp = tempfile::tempdir().unwrap();
     let ev = tmp.path().join("ev");
     for name in ["clean.bin", "router.bin"] {
-        run(fwgate().arg("gate").arg(sample(name)).arg("--evidence").arg(&ev));
+        run(fwgate()
+            .arg("gate")
+            .arg(sample(name))
+            .arg("--evidence")
+            .arg(&ev));
     }
-    assert!(run(fwgate().args(["evidence", "verify"]).arg(&ev)).status.success());
+    assert!(run(fwgate().args(["evidence", "verify"]).arg(&ev))
+        .status
+        .success());
     let ledger = ev.join("ledger.jsonl");
-    let text = fs::read_to_string(&ledger).unwrap().replacen("\"outcome\":\"pass\"", "\"outcome\":\"fail\"", 1);
+    let text = fs::read_to_string(&ledger).unwrap().replacen(
+        "\"outcome\":\"pass\"",
+        "\"outcome\":\"fail\"",
+        1,
+    );
     fs::write(&ledger, text).unwrap();
     let o = run(fwgate().args(["evidence", "verify"]).arg(&ev));
     assert_eq!(o.status.code(), Some(1));
@@ -229,7 +405,9 @@ fn tampered_evidence_is_detected() {
 
 #[test]
 fn rules_self_test_from_the_repository_directory() {
-    let o = run(fwgate().args(["rules", "test", "--rules"]).arg(repo("rules")));
+    let o = run(fwgate()
+        .args(["rules", "test", "--rules"])
+        .arg(repo("rules")));
     assert!(o.status.success());
     assert!(stdout(&o).contains("all pass"));
 }

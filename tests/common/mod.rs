@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests: the built binary, samples, real peer tools.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,15 +10,22 @@ pub fn fwgate() -> Command {
 }
 
 pub fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_fwgate")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_BIN_EXE_fwgate"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../firmware-samples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../firmware-samples")
+        .join(name)
 }
 
 pub fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 /// Copies a sample into `dir` (so signatures and outputs land in a temporary place).
@@ -30,7 +37,11 @@ pub fn sample_copy(name: &str, dir: &Path) -> PathBuf {
 
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("spawn");
-    eprintln!("$ {cmd:?}\n--- stdout\n{}--- stderr\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "$ {cmd:?}\n--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -47,9 +58,16 @@ pub fn sha256_file(p: &Path) -> String {
 /// test prints why and passes; where FWGATE_REQUIRE_PEERS is set (`.ci/run` sets it) a
 /// missing peer fails the test, so CI can never skip interoperability silently.
 pub fn peer(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file()));
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
     if found.is_none() {
-        assert!(std::env::var_os("FWGATE_REQUIRE_PEERS").is_none(), "{name} is required (FWGATE_REQUIRE_PEERS is set): apt-get install {name}");
+        assert!(
+            std::env::var_os("FWGATE_REQUIRE_PEERS").is_none(),
+            "{name} is required (FWGATE_REQUIRE_PEERS is set): apt-get install {name}"
+        );
         eprintln!("SKIPPED: {name} is not installed; interoperability with it was not checked");
     }
     found

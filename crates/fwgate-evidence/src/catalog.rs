@@ -28,14 +28,21 @@ struct CatalogFile {
 
 /// The FTC v. D-Link (2019) catalog.
 pub fn catalog() -> Result<Vec<Requirement>, crate::EvidenceError> {
-    let file: CatalogFile = toml::from_str(FTC_DLINK)
-        .map_err(|e| crate::EvidenceError::Catalog(format!("rules/catalog/ftc-dlink-2019.toml: {}", e.message())))?;
+    let file: CatalogFile = toml::from_str(FTC_DLINK).map_err(|e| {
+        crate::EvidenceError::Catalog(format!(
+            "rules/catalog/ftc-dlink-2019.toml: {}",
+            e.message()
+        ))
+    })?;
     Ok(file.requirement)
 }
 
 /// Looks up one requirement.
 pub fn requirement(id: &str) -> Result<Requirement, crate::EvidenceError> {
-    catalog()?.into_iter().find(|r| r.id == id).ok_or_else(|| crate::EvidenceError::Catalog(format!("no requirement {id} in the catalog")))
+    catalog()?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| crate::EvidenceError::Catalog(format!("no requirement {id} in the catalog")))
 }
 
 #[cfg(test)]
@@ -44,7 +51,13 @@ mod tests {
     fn catalog_has_the_orders_requirements() {
         let c = super::catalog().unwrap();
         let ids: Vec<_> = c.iter().map(|r| r.id.as_str()).collect();
-        assert_eq!(ids, ["DL-1", "DL-2", "DL-3", "DL-4", "DL-5", "DL-6", "DL-7", "DL-8", "DL-9", "DL-10", "DL-11", "DL-A"]);
+        assert_eq!(
+            ids,
+            [
+                "DL-1", "DL-2", "DL-3", "DL-4", "DL-5", "DL-6", "DL-7", "DL-8", "DL-9", "DL-10",
+                "DL-11", "DL-A"
+            ]
+        );
         assert!(super::requirement("DL-3").unwrap().per_release);
     }
 }

@@ -25,14 +25,20 @@ fn sha256_hex(b: &[u8]) -> String {
 }
 
 fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> EvidenceError + 'a {
-    move |source| EvidenceError::Io { path: path.to_path_buf(), op, source }
+    move |source| EvidenceError::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    }
 }
 
 impl Ledger {
     /// Opens (creating if needed) the evidence directory `dir`.
     pub fn open(dir: &Path) -> Result<Ledger> {
         fs::create_dir_all(dir.join(ARTIFACTS)).map_err(io(dir, "create evidence directory"))?;
-        Ok(Ledger { dir: dir.to_path_buf() })
+        Ok(Ledger {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The directory.
@@ -50,7 +56,11 @@ impl Ledger {
             fs::write(&tmp, bytes).map_err(io(&tmp, "write artifact"))?;
             fs::rename(&tmp, &path).map_err(io(&path, "store artifact"))?;
         }
-        Ok(Artifact { role: role.to_string(), path: rel, sha256 })
+        Ok(Artifact {
+            role: role.to_string(),
+            path: rel,
+            sha256,
+        })
     }
 
     /// Every record with the digest of its line, in order.
@@ -65,7 +75,11 @@ impl Ledger {
             .enumerate()
             .filter(|(_, l)| !l.is_empty())
             .map(|(i, line)| {
-                let rec: EvidenceRecord = serde_json::from_str(line).map_err(|e| EvidenceError::Ledger { line: i + 1, message: e.to_string() })?;
+                let rec: EvidenceRecord =
+                    serde_json::from_str(line).map_err(|e| EvidenceError::Ledger {
+                        line: i + 1,
+                        message: e.to_string(),
+                    })?;
                 Ok((rec, sha256_hex(line.as_bytes())))
             })
             .collect()
@@ -78,15 +92,29 @@ impl Ledger {
 
     /// Appends `record`, filling in `seq`, `prev` and `recorded_at`. Returns the stored record
     /// and the digest of its line.
-    pub fn append(&self, mut record: EvidenceRecord, now: time::OffsetDateTime) -> Result<(EvidenceRecord, String)> {
+    pub fn append(
+        &self,
+        mut record: EvidenceRecord,
+        now: time::OffsetDateTime,
+    ) -> Result<(EvidenceRecord, String)> {
         let existing = self.lines()?;
         record.seq = existing.len() as u64 + 1;
         record.prev = existing.last().map(|(_, d)| d.clone());
-        record.recorded_at = now.format(&time::format_description::well_known::Rfc3339).map_err(|e| EvidenceError::Catalog(e.to_string()))?;
-        let line = serde_json::to_string(&record).map_err(|e| EvidenceError::Ledger { line: 0, message: e.to_string() })?;
+        record.recorded_at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| EvidenceError::Catalog(e.to_string()))?;
+        let line = serde_json::to_string(&record).map_err(|e| EvidenceError::Ledger {
+            line: 0,
+            message: e.to_string(),
+        })?;
         let path = self.dir.join(LEDGER);
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path, "open ledger"))?;
-        f.write_all(format!("{line}\n").as_bytes()).map_err(io(&path, "append to ledger"))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path, "open ledger"))?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .map_err(io(&path, "append to ledger"))?;
         f.sync_all().map_err(io(&path, "sync ledger"))?;
         let digest = sha256_hex(line.as_bytes());
         Ok((record, digest))
@@ -104,7 +132,10 @@ impl Ledger {
                 let path = self.dir.join(&a.path);
                 let bytes = fs::read(&path).map_err(io(&path, "read artifact"))?;
                 if sha256_hex(&bytes) != a.sha256 {
-                    return Err(EvidenceError::Ledger { line: i + 1, message: format!("artifact {} does not match its recorded sha256", a.path) });
+                    return Err(EvidenceError::Ledger {
+                        line: i + 1,
+                        message: format!("artifact {} does not match its recorded sha256", a.path),
+                    });
                 }
             }
             prev = Some(digest.clone());
@@ -114,7 +145,11 @@ impl Ledger {
 
     /// The latest record for `requirement` about the image with digest `sha256`.
     pub fn latest_for(&self, requirement: &str, sha256: &str) -> Result<Option<EvidenceRecord>> {
-        Ok(self.records()?.into_iter().rev().find(|r| r.requirement == requirement && r.subject.sha256 == sha256))
+        Ok(self
+            .records()?
+            .into_iter()
+            .rev()
+            .find(|r| r.requirement == requirement && r.subject.sha256 == sha256))
     }
 }
 
@@ -131,7 +166,11 @@ mod tests {
             requirement: "DL-3".into(),
             kind: EvidenceKind::StaticAnalysis,
             release: "1.0".into(),
-            subject: fwgate_unpack::Subject { name: name.into(), size: 1, sha256: sha.into() },
+            subject: fwgate_unpack::Subject {
+                name: name.into(),
+                size: 1,
+                sha256: sha.into(),
+            },
             recorded_at: String::new(),
             tool: fwgate_scan::Tool::current(),
             outcome: Outcome::Pass,
@@ -147,7 +186,9 @@ mod tests {
         let ledger = Ledger::open(tmp.path()).unwrap();
         let now = time::OffsetDateTime::UNIX_EPOCH;
         for (i, sha) in ["aa", "bb", "cc"].iter().enumerate() {
-            let a = ledger.store("scan-report", "json", format!("report {i}").as_bytes()).unwrap();
+            let a = ledger
+                .store("scan-report", "json", format!("report {i}").as_bytes())
+                .unwrap();
             let (rec, _) = ledger.append(record("fw.bin", sha, a), now).unwrap();
             assert_eq!(rec.seq, i as u64 + 1);
         }
@@ -162,7 +203,10 @@ mod tests {
         let edited = lines[1].replace("\"pass\"", "\"fail\"");
         fs::write(&path, format!("{}\n{}\n{}\n", lines[0], edited, lines[2])).unwrap();
         let err = ledger.verify().unwrap_err().to_string();
-        assert!(err.contains("line 3") && err.contains("chain broken"), "{err}");
+        assert!(
+            err.contains("line 3") && err.contains("chain broken"),
+            "{err}"
+        );
 
         // Removing a record is caught too.
         fs::write(&path, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
@@ -175,8 +219,14 @@ mod tests {
         let ledger = Ledger::open(tmp.path()).unwrap();
         let a = ledger.store("scan-report", "json", b"{}").unwrap();
         let path = tmp.path().join(&a.path);
-        ledger.append(record("fw.bin", "aa", a), time::OffsetDateTime::UNIX_EPOCH).unwrap();
+        ledger
+            .append(record("fw.bin", "aa", a), time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap();
         fs::write(&path, b"{\"edited\":true}").unwrap();
-        assert!(ledger.verify().unwrap_err().to_string().contains("does not match"));
+        assert!(ledger
+            .verify()
+            .unwrap_err()
+            .to_string()
+            .contains("does not match"));
     }
 }

@@ -20,7 +20,11 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { fail_on: Severity::High, allow_incomplete: false, require: vec!["DL-3".into()] }
+        Policy {
+            fail_on: Severity::High,
+            allow_incomplete: false,
+            require: vec!["DL-3".into()],
+        }
     }
 }
 
@@ -44,10 +48,16 @@ impl Policy {
         let mut reasons = Vec::new();
         let blocking = report.at_or_above(self.fail_on).count();
         if blocking > 0 {
-            reasons.push(format!("{blocking} finding(s) at or above {}", self.fail_on));
+            reasons.push(format!(
+                "{blocking} finding(s) at or above {}",
+                self.fail_on
+            ));
         }
         if !self.allow_incomplete && !report.is_complete() {
-            reasons.push(format!("{} part(s) of the image could not be examined (pass --allow-incomplete to accept)", report.problems.len()));
+            reasons.push(format!(
+                "{} part(s) of the image could not be examined (pass --allow-incomplete to accept)",
+                report.problems.len()
+            ));
         }
         Verdict { reasons }
     }
@@ -61,8 +71,14 @@ impl Policy {
             let req = catalog::requirement(id)?;
             match ledger.latest_for(id, sha)? {
                 Some(r) if r.outcome == Outcome::Pass => {}
-                Some(_) => verdict.reasons.push(format!("{id} ({}): latest evidence for this image is a failure", req.title)),
-                None => verdict.reasons.push(format!("{id} ({}): no evidence recorded for this image", req.title)),
+                Some(_) => verdict.reasons.push(format!(
+                    "{id} ({}): latest evidence for this image is a failure",
+                    req.title
+                )),
+                None => verdict.reasons.push(format!(
+                    "{id} ({}): no evidence recorded for this image",
+                    req.title
+                )),
             }
         }
         Ok(verdict)

@@ -82,8 +82,18 @@ pub struct EvidenceRecord {
 impl EvidenceRecord {
     /// DL-3 evidence from a scan of `subject`: pass when the gate's threshold is not reached
     /// and the image was examined completely.
-    pub fn static_analysis(report: &Report, release: &str, passed: bool, fail_on: &str, report_artifact: Artifact) -> EvidenceRecord {
-        let counts: serde_json::Map<String, serde_json::Value> = report.counts().into_iter().map(|(s, n)| (s.to_string(), n.into())).collect();
+    pub fn static_analysis(
+        report: &Report,
+        release: &str,
+        passed: bool,
+        fail_on: &str,
+        report_artifact: Artifact,
+    ) -> EvidenceRecord {
+        let counts: serde_json::Map<String, serde_json::Value> = report
+            .counts()
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n.into()))
+            .collect();
         let total = report.findings.len();
         EvidenceRecord {
             schema: RECORD_SCHEMA.into(),
@@ -100,7 +110,11 @@ impl EvidenceRecord {
                 "fwgate scan of {}: {total} finding(s), {} rule(s), {}",
                 report.target.subject.name,
                 report.rules.len(),
-                if report.is_complete() { "image fully examined".to_string() } else { format!("{} part(s) not examined", report.problems.len()) }
+                if report.is_complete() {
+                    "image fully examined".to_string()
+                } else {
+                    format!("{} part(s) not examined", report.problems.len())
+                }
             ),
             details: serde_json::json!({
                 "ruleset_digest": report.ruleset_digest,

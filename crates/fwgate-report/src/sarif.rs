@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn uri_paths_are_escaped() {
-        assert_eq!(uri_path("squashfs@0x20000/etc/shadow"), "squashfs@0x20000/etc/shadow");
+        assert_eq!(
+            uri_path("squashfs@0x20000/etc/shadow"),
+            "squashfs@0x20000/etc/shadow"
+        );
         assert_eq!(uri_path("a b/%c#"), "a%20b/%25c%23");
     }
 }

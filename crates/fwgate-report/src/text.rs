@@ -12,7 +12,11 @@ fn short(digest: &str) -> &str {
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let t = &report.target;
     match t.kind {
-        TargetKind::Image => writeln!(out, "image     {} ({} bytes, sha256 {})", t.subject.name, t.subject.size, t.subject.sha256)?,
+        TargetKind::Image => writeln!(
+            out,
+            "image     {} ({} bytes, sha256 {})",
+            t.subject.name, t.subject.size, t.subject.sha256
+        )?,
         TargetKind::Directory => writeln!(out, "directory {}", t.subject.name)?,
     }
     let c = &report.coverage;
@@ -33,14 +37,28 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let rule = report.rule(&f.rule_id);
         let name = rule.map(|r| r.name.as_str()).unwrap_or("");
         let line = f.location.line.map(|l| format!(":{l}")).unwrap_or_default();
-        writeln!(out, "{:<8} {} {}", f.severity.as_str().to_uppercase(), f.rule_id, name)?;
-        writeln!(out, "  at       {}{}  [{}]", f.location.inner_path, line, f.location.path)?;
+        writeln!(
+            out,
+            "{:<8} {} {}",
+            f.severity.as_str().to_uppercase(),
+            f.rule_id,
+            name
+        )?;
+        writeln!(
+            out,
+            "  at       {}{}  [{}]",
+            f.location.inner_path, line, f.location.path
+        )?;
         writeln!(out, "  found    {}", f.message)?;
         if let Some(e) = &f.evidence {
             writeln!(out, "  evidence {e}")?;
         }
         if let Some(r) = rule {
-            let fix = r.remediation.split_whitespace().collect::<Vec<_>>().join(" ");
+            let fix = r
+                .remediation
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             writeln!(out, "  fix      {fix}")?;
         }
         writeln!(out)?;
@@ -59,7 +77,11 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out)?;
     }
     let counts = report.counts();
-    let parts: Vec<String> = Severity::ALL.iter().rev().map(|s| format!("{} {}", counts.get(s).copied().unwrap_or(0), s)).collect();
+    let parts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("{} {}", counts.get(s).copied().unwrap_or(0), s))
+        .collect();
     writeln!(out, "findings  {}", parts.join(", "))?;
     Ok(())
 }

@@ -128,7 +128,10 @@ pub struct Tool {
 impl Tool {
     /// This build of fwgate.
     pub fn current() -> Tool {
-        Tool { name: "fwgate".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Tool {
+            name: "fwgate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -144,7 +147,9 @@ impl Report {
 
     /// Findings at or above `threshold`.
     pub fn at_or_above(&self, threshold: Severity) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(move |f| f.severity >= threshold)
+        self.findings
+            .iter()
+            .filter(move |f| f.severity >= threshold)
     }
 
     /// True when every part of the target was unpacked and read.

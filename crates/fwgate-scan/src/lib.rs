@@ -16,7 +16,9 @@ mod scanner;
 mod severity;
 
 pub use error::{Result, ScanError};
-pub use finding::{Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA};
+pub use finding::{
+    Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
+};
 pub use rule::{Allowlist, Expect, RuleFile, RuleMeta, TestCase};
 pub use ruleset::{DataFiles, Rule, RuleSet};
 pub use scanner::{scan_dir, scan_image, scan_tree, MAX_SCAN_BYTES};

@@ -84,7 +84,10 @@ fn globs(list: &[String], what: &str) -> std::result::Result<GlobSet, String> {
 impl RuleSet {
     /// The rules compiled into this fwgate binary.
     pub fn embedded() -> Result<RuleSet> {
-        let files = embedded::EMBEDDED.iter().map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+        let files = embedded::EMBEDDED
+            .iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect();
         Self::from_files(files, "embedded")
     }
 
@@ -93,14 +96,26 @@ impl RuleSet {
         let mut files = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let entries = std::fs::read_dir(&d).map_err(|e| ScanError::Io { path: d.clone(), op: "read directory", source: e })?;
+            let entries = std::fs::read_dir(&d).map_err(|e| ScanError::Io {
+                path: d.clone(),
+                op: "read directory",
+                source: e,
+            })?;
             for entry in entries {
-                let entry = entry.map_err(|e| ScanError::Io { path: d.clone(), op: "read directory", source: e })?;
+                let entry = entry.map_err(|e| ScanError::Io {
+                    path: d.clone(),
+                    op: "read directory",
+                    source: e,
+                })?;
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(dir) {
-                    let bytes = std::fs::read(&path).map_err(|e| ScanError::Io { path: path.clone(), op: "read", source: e })?;
+                    let bytes = std::fs::read(&path).map_err(|e| ScanError::Io {
+                        path: path.clone(),
+                        op: "read",
+                        source: e,
+                    })?;
                     files.push((rel.to_string_lossy().into_owned(), bytes));
                 }
             }
@@ -123,10 +138,15 @@ impl RuleSet {
         let mut rules: Vec<Rule> = Vec::new();
         for (path, bytes) in files.iter().filter(|(p, _)| is_rule(p)) {
             let location = format!("{origin}/{path}");
-            let err = |message: String| ScanError::Rule { location: location.clone(), message };
+            let err = |message: String| ScanError::Rule {
+                location: location.clone(),
+                message,
+            };
             let text = std::str::from_utf8(bytes).map_err(|_| err("not UTF-8".into()))?;
             let file: RuleFile = toml::from_str(text).map_err(|e| {
-                let line = e.span().map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
+                let line = e
+                    .span()
+                    .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
                 ScanError::Rule {
                     location: match line {
                         Some(l) => format!("{location}:{l}"),
@@ -142,10 +162,20 @@ impl RuleSet {
             let paths = globs(&file.matcher.paths(), "matcher.paths").map_err(err)?;
             let allow = globs(&file.allowlist.paths, "allowlist.paths").map_err(err)?;
             let matcher = file.matcher.compile(&data).map_err(err)?;
-            rules.push(Rule { file, source: path.clone(), paths, allow, matcher });
+            rules.push(Rule {
+                file,
+                source: path.clone(),
+                paths,
+                allow,
+                matcher,
+            });
         }
         rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
-        Ok(RuleSet { rules, digest, origin: origin.to_string() })
+        Ok(RuleSet {
+            rules,
+            digest,
+            origin: origin.to_string(),
+        })
     }
 
     /// Runs every rule's embedded test cases. Returns how many cases ran.
@@ -165,7 +195,11 @@ impl RuleSet {
                     return Err(ScanError::RuleTest {
                         rule: rule.file.id.clone(),
                         case: format!("#{} {:?}", i + 1, case.name),
-                        expected: if case.expect == Expect::Match { "a match" } else { "no match" },
+                        expected: if case.expect == Expect::Match {
+                            "a match"
+                        } else {
+                            "no match"
+                        },
                         got: format!("{} finding(s)", hits.len()),
                     });
                 }
@@ -180,13 +214,23 @@ impl RuleSet {
 fn validate(r: &RuleFile, path: &str) -> std::result::Result<(), String> {
     let id_ok = r.id.starts_with("FWG-")
         && r.id.split('-').count() == 3
-        && r.id.rsplit('-').next().is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
+        && r.id
+            .rsplit('-')
+            .next()
+            .is_some_and(|n| n.len() == 3 && n.bytes().all(|b| b.is_ascii_digit()));
     if !id_ok {
         return Err(format!("id {:?} is not FWG-<AREA>-<NNN>", r.id));
     }
-    let stem = path.rsplit('/').next().and_then(|f| f.strip_suffix(".toml")).unwrap_or("");
+    let stem = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_suffix(".toml"))
+        .unwrap_or("");
     if stem != r.id {
-        return Err(format!("file is named {stem}.toml but the rule id is {}", r.id));
+        return Err(format!(
+            "file is named {stem}.toml but the rule id is {}",
+            r.id
+        ));
     }
     if path.split('/').count() != 2 {
         return Err("rules live in rules/<category>/<ID>.toml".into());
@@ -194,14 +238,22 @@ fn validate(r: &RuleFile, path: &str) -> std::result::Result<(), String> {
     if !r.cwe.starts_with("CWE-") {
         return Err(format!("cwe {:?} is not CWE-<n>", r.cwe));
     }
-    for (field, value) in [("name", &r.name), ("summary", &r.summary), ("description", &r.description), ("rationale", &r.rationale), ("remediation", &r.remediation)] {
+    for (field, value) in [
+        ("name", &r.name),
+        ("summary", &r.summary),
+        ("description", &r.description),
+        ("rationale", &r.rationale),
+        ("remediation", &r.remediation),
+    ] {
         if value.trim().is_empty() {
             return Err(format!("{field} is empty"));
         }
     }
     let has = |e: Expect| r.tests.iter().any(|t| t.expect == e);
     if !has(Expect::Match) || !has(Expect::NoMatch) {
-        return Err("needs at least one [[test]] with expect = \"match\" and one with \"no-match\"".into());
+        return Err(
+            "needs at least one [[test]] with expect = \"match\" and one with \"no-match\"".into(),
+        );
     }
     Ok(())
 }
@@ -220,38 +272,69 @@ mod tests {
 
     #[test]
     fn a_rule_case_that_fails_is_reported() {
-        let mut files: Vec<(String, Vec<u8>)> = embedded::EMBEDDED.iter().map(|(p, b)| (p.to_string(), b.to_vec())).collect();
-        let (_, bytes) = files.iter_mut().find(|(p, _)| p.ends_with("FWG-SVC-001.toml")).unwrap();
-        let text = String::from_utf8(bytes.clone()).unwrap().replace("# telnetd -l /bin/sh", "telnetd -l /bin/sh");
+        let mut files: Vec<(String, Vec<u8>)> = embedded::EMBEDDED
+            .iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect();
+        let (_, bytes) = files
+            .iter_mut()
+            .find(|(p, _)| p.ends_with("FWG-SVC-001.toml"))
+            .unwrap();
+        let text = String::from_utf8(bytes.clone())
+            .unwrap()
+            .replace("# telnetd -l /bin/sh", "telnetd -l /bin/sh");
         *bytes = text.into_bytes();
         let set = RuleSet::from_files(files, "test").unwrap();
         let err = set.self_test().unwrap_err().to_string();
-        assert!(err.contains("FWG-SVC-001") && err.contains("commented out"), "{err}");
+        assert!(
+            err.contains("FWG-SVC-001") && err.contains("commented out"),
+            "{err}"
+        );
     }
 
     fn load_one(path: &str, toml: &str) -> String {
-        let mut files: Vec<(String, Vec<u8>)> =
-            embedded::EMBEDDED.iter().filter(|(p, _)| p.starts_with("data/")).map(|(p, b)| (p.to_string(), b.to_vec())).collect();
+        let mut files: Vec<(String, Vec<u8>)> = embedded::EMBEDDED
+            .iter()
+            .filter(|(p, _)| p.starts_with("data/"))
+            .map(|(p, b)| (p.to_string(), b.to_vec()))
+            .collect();
         files.push((path.to_string(), toml.as_bytes().to_vec()));
         RuleSet::from_files(files, "rules").unwrap_err().to_string()
     }
 
     #[test]
     fn unknown_fields_are_errors_with_file_and_line() {
-        let src = std::str::from_utf8(embedded::EMBEDDED.iter().find(|(p, _)| p.ends_with("FWG-KEY-001.toml")).unwrap().1).unwrap();
+        let src = std::str::from_utf8(
+            embedded::EMBEDDED
+                .iter()
+                .find(|(p, _)| p.ends_with("FWG-KEY-001.toml"))
+                .unwrap()
+                .1,
+        )
+        .unwrap();
         let bad = src.replace("binary = true", "binary = true\nbinray = false");
         let line_of = |s: &str| 1 + bad[..bad.find(s).unwrap()].matches('\n').count();
         let err = load_one("secrets/FWG-KEY-001.toml", &bad);
         assert!(err.contains("unknown field `binray`"), "{err}");
         // serde reports fields of the tagged [matcher] table at the table: a line within it.
         let at: usize = err.split(':').nth(1).unwrap().parse().unwrap();
-        assert!((line_of("[matcher]")..=line_of("binray")).contains(&at), "{err}");
+        assert!(
+            (line_of("[matcher]")..=line_of("binray")).contains(&at),
+            "{err}"
+        );
         assert!(err.starts_with("rules/secrets/FWG-KEY-001.toml:"), "{err}");
     }
 
     #[test]
     fn file_name_must_match_id() {
-        let src = std::str::from_utf8(embedded::EMBEDDED.iter().find(|(p, _)| p.ends_with("FWG-KEY-001.toml")).unwrap().1).unwrap();
+        let src = std::str::from_utf8(
+            embedded::EMBEDDED
+                .iter()
+                .find(|(p, _)| p.ends_with("FWG-KEY-001.toml"))
+                .unwrap()
+                .1,
+        )
+        .unwrap();
         let err = load_one("secrets/FWG-KEY-009.toml", src);
         assert!(err.contains("named FWG-KEY-009.toml"), "{err}");
     }

@@ -5,7 +5,9 @@ use std::path::Path;
 use fwgate_unpack::{Limits, NodeKind, Problem, RegionKind, Subject, Tree};
 use sha2::{Digest, Sha256};
 
-use crate::finding::{Coverage, Finding, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA};
+use crate::finding::{
+    Coverage, Finding, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
+};
 use crate::ruleset::RuleSet;
 
 /// Files larger than this are not read by rules (and are reported as such).
@@ -15,7 +17,10 @@ pub const MAX_SCAN_BYTES: u64 = 256 << 20;
 pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
     let mut findings = Vec::new();
     let mut problems = tree.problems.clone();
-    let mut coverage = Coverage { nodes: tree.nodes.len() as u64, ..Coverage::default() };
+    let mut coverage = Coverage {
+        nodes: tree.nodes.len() as u64,
+        ..Coverage::default()
+    };
     for region in &tree.regions {
         if let RegionKind::Container { format, .. } = &region.kind {
             *coverage.formats.entry(format.clone()).or_insert(0) += 1;
@@ -28,7 +33,13 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
             continue;
         }
         if node.size > MAX_SCAN_BYTES {
-            problems.push(problem(&node.path, format!("not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit", node.size)));
+            problems.push(problem(
+                &node.path,
+                format!(
+                    "not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit",
+                    node.size
+                ),
+            ));
             continue;
         }
         let content = match std::fs::read(tree.path_of(node)) {
@@ -47,7 +58,11 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
             }
             for hit in hits {
                 let mut h = Sha256::new();
-                for part in [rule.file.id.as_bytes(), node.origin.inner_path.as_bytes(), &hit.digest_of] {
+                for part in [
+                    rule.file.id.as_bytes(),
+                    node.origin.inner_path.as_bytes(),
+                    &hit.digest_of,
+                ] {
                     h.update((part.len() as u64).to_le_bytes());
                     h.update(part);
                 }
@@ -70,7 +85,11 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
         }
     }
     findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| a.rule_id.cmp(&b.rule_id)).then_with(|| a.location.path.cmp(&b.location.path)).then_with(|| a.location.line.cmp(&b.location.line))
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.location.path.cmp(&b.location.path))
+            .then_with(|| a.location.line.cmp(&b.location.line))
     });
     Report {
         schema: REPORT_SCHEMA.to_string(),
@@ -85,22 +104,54 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
 }
 
 fn problem(file: &str, message: String) -> Problem {
-    Problem { file: file.to_string(), format: None, offset: None, message }
+    Problem {
+        file: file.to_string(),
+        format: None,
+        offset: None,
+        message,
+    }
 }
 
 /// Unpacks `image` into `workdir` (new or empty) and scans what came out.
-pub fn scan_image(image: &Path, workdir: &Path, rules: &RuleSet, limits: Limits, progress: &mut dyn FnMut(&str)) -> crate::Result<(Tree, Report)> {
+pub fn scan_image(
+    image: &Path,
+    workdir: &Path,
+    rules: &RuleSet,
+    limits: Limits,
+    progress: &mut dyn FnMut(&str),
+) -> crate::Result<(Tree, Report)> {
     let tree = fwgate_unpack::unpack_with_progress(image, workdir, limits, progress)?;
-    let subject = tree.image.clone().unwrap_or_else(|| Subject { name: String::new(), size: 0, sha256: String::new() });
-    let report = scan_tree(&tree, rules, Target { kind: TargetKind::Image, subject });
+    let subject = tree.image.clone().unwrap_or_else(|| Subject {
+        name: String::new(),
+        size: 0,
+        sha256: String::new(),
+    });
+    let report = scan_tree(
+        &tree,
+        rules,
+        Target {
+            kind: TargetKind::Image,
+            subject,
+        },
+    );
     Ok((tree, report))
 }
 
 /// Scans an already-extracted directory as it is.
 pub fn scan_dir(dir: &Path, rules: &RuleSet) -> crate::Result<(Tree, Report)> {
     let tree = Tree::from_dir(dir)?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
-    let target = Target { kind: TargetKind::Directory, subject: Subject { name, size: 0, sha256: String::new() } };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string());
+    let target = Target {
+        kind: TargetKind::Directory,
+        subject: Subject {
+            name,
+            size: 0,
+            sha256: String::new(),
+        },
+    };
     let report = scan_tree(&tree, rules, target);
     Ok((tree, report))
 }

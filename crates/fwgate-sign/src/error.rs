@@ -50,5 +50,8 @@ pub enum SignError {
 pub type Result<T, E = SignError> = std::result::Result<T, E>;
 
 pub(crate) fn format(what: &'static str, message: impl Into<String>) -> SignError {
-    SignError::Format { what, message: message.into() }
+    SignError::Format {
+        what,
+        message: message.into(),
+    }
 }

@@ -29,14 +29,25 @@ pub fn pick_params(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
 }
 
 /// Derives `len` key-stream bytes from the password.
-pub fn stream(password: &[u8], salt: &[u8; 32], opslimit: u64, memlimit: u64, len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub fn stream(
+    password: &[u8],
+    salt: &[u8; 32],
+    opslimit: u64,
+    memlimit: u64,
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
     if memlimit > MAX_MEMLIMIT {
-        return Err(format("secret key", format!("scrypt memlimit {memlimit} is larger than fwgate allows")));
+        return Err(format(
+            "secret key",
+            format!("scrypt memlimit {memlimit} is larger than fwgate allows"),
+        ));
     }
     let (log_n, r, p) = pick_params(opslimit, memlimit);
-    let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| format("secret key", format!("scrypt parameters: {e}")))?;
+    let params = scrypt::Params::new(log_n, r, p, 32)
+        .map_err(|e| format("secret key", format!("scrypt parameters: {e}")))?;
     let mut out = Zeroizing::new(vec![0u8; len]);
-    scrypt::scrypt(password, salt, &params, &mut out).map_err(|e| format("secret key", format!("scrypt: {e}")))?;
+    scrypt::scrypt(password, salt, &params, &mut out)
+        .map_err(|e| format("secret key", format!("scrypt: {e}")))?;
     Ok(out)
 }
 

@@ -79,23 +79,36 @@ fn payload<'a>(text: &'a str, what: &'static str) -> Result<&'a str> {
         Some(l) if l.starts_with("untrusted comment:") => {}
         _ => return Err(format(what, "first line is not 'untrusted comment: ...'")),
     }
-    lines.next().map(str::trim).filter(|l| !l.is_empty()).ok_or_else(|| format(what, "missing the base64 line"))
+    lines
+        .next()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| format(what, "missing the base64 line"))
 }
 
 impl PublicKey {
     /// Parses the base64 form (`RW...`), as given to `minisign -P`.
     pub fn from_base64(b64: &str) -> Result<PublicKey> {
-        let raw = B64.decode(b64.trim()).map_err(|e| format("public key", e.to_string()))?;
+        let raw = B64
+            .decode(b64.trim())
+            .map_err(|e| format("public key", e.to_string()))?;
         if raw.len() != 42 || &raw[..2] != SIG_ALG {
-            return Err(format("public key", "not a minisign Ed25519 public key (42 bytes starting 'Ed')"));
+            return Err(format(
+                "public key",
+                "not a minisign Ed25519 public key (42 bytes starting 'Ed')",
+            ));
         }
         let mut id = [0u8; 8];
         id.copy_from_slice(&raw[2..10]);
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&raw[10..42]);
-        let key = VerifyingKey::from_bytes(&pk).map_err(|_| format("public key", "not a valid Ed25519 point"))?;
+        let key = VerifyingKey::from_bytes(&pk)
+            .map_err(|_| format("public key", "not a valid Ed25519 point"))?;
         if key.is_weak() {
-            return Err(format("public key", "weak (small-order) Ed25519 key refused"));
+            return Err(format(
+                "public key",
+                "weak (small-order) Ed25519 key refused",
+            ));
         }
         Ok(PublicKey { id: KeyId(id), key })
     }
@@ -116,7 +129,11 @@ impl PublicKey {
 
     /// The `.pub` file, readable by `minisign -V -p`.
     pub fn to_file_text(&self) -> String {
-        format!("untrusted comment: minisign public key {}\n{}\n", self.id, self.to_base64())
+        format!(
+            "untrusted comment: minisign public key {}\n{}\n",
+            self.id,
+            self.to_base64()
+        )
     }
 }
 
@@ -125,12 +142,18 @@ impl SecretKey {
     pub fn generate() -> Result<SecretKey> {
         let seed = random::<32>()?;
         let id = random::<8>()?;
-        Ok(SecretKey { id: KeyId(*id), key: SigningKey::from_bytes(&seed) })
+        Ok(SecretKey {
+            id: KeyId(*id),
+            key: SigningKey::from_bytes(&seed),
+        })
     }
 
     /// The matching public key.
     pub fn public(&self) -> PublicKey {
-        PublicKey { id: self.id, key: self.key.verifying_key() }
+        PublicKey {
+            id: self.id,
+            key: self.key.verifying_key(),
+        }
     }
 
     /// The secret key file, readable by `minisign -S -s`. With a password the key is encrypted
@@ -138,7 +161,11 @@ impl SecretKey {
     pub fn to_file_text(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>> {
         let mut raw = Zeroizing::new(Vec::with_capacity(SECRET_LEN));
         raw.extend_from_slice(SIG_ALG);
-        raw.extend_from_slice(if password.is_some() { KDF_SCRYPT } else { KDF_NONE });
+        raw.extend_from_slice(if password.is_some() {
+            KDF_SCRYPT
+        } else {
+            KDF_NONE
+        });
         raw.extend_from_slice(CHK_ALG);
         let salt = random::<32>()?;
         raw.extend_from_slice(salt.as_ref());
@@ -154,21 +181,40 @@ impl SecretKey {
                 *b ^= s;
             }
         }
-        let comment = if password.is_some() { "minisign encrypted secret key" } else { "minisign secret key (unencrypted)" };
-        Ok(Zeroizing::new(format!("untrusted comment: {comment}\n{}\n", B64.encode(&raw))))
+        let comment = if password.is_some() {
+            "minisign encrypted secret key"
+        } else {
+            "minisign secret key (unencrypted)"
+        };
+        Ok(Zeroizing::new(format!(
+            "untrusted comment: {comment}\n{}\n",
+            B64.encode(&raw)
+        )))
     }
 
     /// True when the key file text holds an encrypted key (a password will be asked for).
     pub fn is_encrypted(text: &str) -> Result<bool> {
-        let raw = Zeroizing::new(B64.decode(payload(text, "secret key")?).map_err(|e| format("secret key", e.to_string()))?);
+        let raw = Zeroizing::new(
+            B64.decode(payload(text, "secret key")?)
+                .map_err(|e| format("secret key", e.to_string()))?,
+        );
         Ok(raw.get(2..4) == Some(KDF_SCRYPT.as_slice()))
     }
 
     /// Parses a secret key file; `password` is called only if the key is encrypted.
-    pub fn from_file_text(text: &str, password: impl FnOnce() -> Result<Zeroizing<Vec<u8>>>) -> Result<SecretKey> {
-        let mut raw = Zeroizing::new(B64.decode(payload(text, "secret key")?).map_err(|e| format("secret key", e.to_string()))?);
+    pub fn from_file_text(
+        text: &str,
+        password: impl FnOnce() -> Result<Zeroizing<Vec<u8>>>,
+    ) -> Result<SecretKey> {
+        let mut raw = Zeroizing::new(
+            B64.decode(payload(text, "secret key")?)
+                .map_err(|e| format("secret key", e.to_string()))?,
+        );
         if raw.len() != SECRET_LEN {
-            return Err(format("secret key", format!("{} bytes, expected {SECRET_LEN}", raw.len())));
+            return Err(format(
+                "secret key",
+                format!("{} bytes, expected {SECRET_LEN}", raw.len()),
+            ));
         }
         if &raw[..2] != SIG_ALG || &raw[4..6] != CHK_ALG {
             return Err(format("secret key", "not a minisign Ed25519 secret key"));
@@ -197,9 +243,14 @@ impl SecretKey {
         // below still catches corruption of those.
         let unchecked = !encrypted && body[72..104].iter().all(|&b| b == 0);
         if !unchecked && checksum(&id, &sk) != body[72..104] {
-            return Err(if encrypted { SignError::BadPassword } else { format("secret key", "checksum mismatch: the file is corrupt") });
+            return Err(if encrypted {
+                SignError::BadPassword
+            } else {
+                format("secret key", "checksum mismatch: the file is corrupt")
+            });
         }
-        let key = SigningKey::from_keypair_bytes(&sk).map_err(|_| format("secret key", "public half does not match the secret half"))?;
+        let key = SigningKey::from_keypair_bytes(&sk)
+            .map_err(|_| format("secret key", "public half does not match the secret half"))?;
         raw.zeroize();
         Ok(SecretKey { id: KeyId(id), key })
     }
@@ -231,9 +282,11 @@ mod tests {
         let sk = SecretKey::generate().unwrap();
         let text = sk.to_file_text(Some(b"correct horse")).unwrap();
         assert!(SecretKey::is_encrypted(&text).unwrap());
-        let ok = SecretKey::from_file_text(&text, || Ok(Zeroizing::new(b"correct horse".to_vec()))).unwrap();
+        let ok = SecretKey::from_file_text(&text, || Ok(Zeroizing::new(b"correct horse".to_vec())))
+            .unwrap();
         assert_eq!(ok.public(), sk.public());
-        let bad = SecretKey::from_file_text(&text, || Ok(Zeroizing::new(b"battery staple".to_vec())));
+        let bad =
+            SecretKey::from_file_text(&text, || Ok(Zeroizing::new(b"battery staple".to_vec())));
         assert!(matches!(bad, Err(SignError::BadPassword)));
     }
 

@@ -44,7 +44,11 @@ impl FileDigests {
             s.update(&buf[..n]);
             size += n as u64;
         }
-        Ok(FileDigests { blake2b: b.finalize().into(), sha256: hex::encode(s.finalize()), size })
+        Ok(FileDigests {
+            blake2b: b.finalize().into(),
+            sha256: hex::encode(s.finalize()),
+            size,
+        })
     }
 }
 
@@ -80,41 +84,74 @@ pub struct Verified {
 }
 
 fn decode_sig(b64: &str, what: &'static str) -> Result<Vec<u8>> {
-    B64.decode(b64.trim()).map_err(|e| format(what, e.to_string()))
+    B64.decode(b64.trim())
+        .map_err(|e| format(what, e.to_string()))
 }
 
 /// Verifies a `.minisig` text over a file with the given digests (or, for legacy `Ed`
 /// signatures, over `legacy_content` when given).
-pub fn verify(key: &PublicKey, digests: &FileDigests, sig_text: &str, legacy_content: Option<&[u8]>) -> Result<Verified> {
+pub fn verify(
+    key: &PublicKey,
+    digests: &FileDigests,
+    sig_text: &str,
+    legacy_content: Option<&[u8]>,
+) -> Result<Verified> {
     let mut lines = sig_text.lines();
-    let (Some(untrusted), Some(sig_line), Some(tc_line), Some(global_line)) = (lines.next(), lines.next(), lines.next(), lines.next()) else {
+    let (Some(untrusted), Some(sig_line), Some(tc_line), Some(global_line)) =
+        (lines.next(), lines.next(), lines.next(), lines.next())
+    else {
         return Err(format("signature", "expected 4 lines"));
     };
     if !untrusted.starts_with("untrusted comment:") {
-        return Err(format("signature", "first line is not 'untrusted comment: ...'"));
+        return Err(format(
+            "signature",
+            "first line is not 'untrusted comment: ...'",
+        ));
     }
     let raw = decode_sig(sig_line, "signature")?;
     if raw.len() != 74 {
-        return Err(format("signature", format!("{} bytes, expected 74", raw.len())));
+        return Err(format(
+            "signature",
+            format!("{} bytes, expected 74", raw.len()),
+        ));
     }
     let mut id = [0u8; 8];
     id.copy_from_slice(&raw[2..10]);
     if id != key.id.0 {
-        return Err(SignError::WrongKey { sig: KeyId(id).to_string(), key: key.id.to_string() });
+        return Err(SignError::WrongKey {
+            sig: KeyId(id).to_string(),
+            key: key.id.to_string(),
+        });
     }
-    let sig = Signature::from_slice(&raw[10..74]).map_err(|e| format("signature", e.to_string()))?;
+    let sig =
+        Signature::from_slice(&raw[10..74]).map_err(|e| format("signature", e.to_string()))?;
     let message: &[u8] = match &raw[..2] {
         a if a == SIG_ALG_HASHED => &digests.blake2b,
-        a if a == SIG_ALG => legacy_content.ok_or_else(|| format("signature", "legacy (non-prehashed) signature; the file content is needed"))?,
+        a if a == SIG_ALG => legacy_content.ok_or_else(|| {
+            format(
+                "signature",
+                "legacy (non-prehashed) signature; the file content is needed",
+            )
+        })?,
         _ => return Err(format("signature", "unknown signature algorithm")),
     };
-    key.key.verify_strict(message, &sig).map_err(|_| SignError::BadSignature("the file does not match the signature".into()))?;
-    let tc = tc_line.strip_prefix("trusted comment: ").ok_or_else(|| format("signature", "third line is not 'trusted comment: ...'"))?;
-    let global = Signature::from_slice(&decode_sig(global_line, "signature")?).map_err(|e| format("signature", e.to_string()))?;
+    key.key
+        .verify_strict(message, &sig)
+        .map_err(|_| SignError::BadSignature("the file does not match the signature".into()))?;
+    let tc = tc_line
+        .strip_prefix("trusted comment: ")
+        .ok_or_else(|| format("signature", "third line is not 'trusted comment: ...'"))?;
+    let global = Signature::from_slice(&decode_sig(global_line, "signature")?)
+        .map_err(|e| format("signature", e.to_string()))?;
     let mut global_msg = raw[10..74].to_vec();
     global_msg.extend_from_slice(tc.as_bytes());
-    key.key.verify_strict(&global_msg, &global).map_err(|_| SignError::BadSignature("the trusted comment was altered".into()))?;
-    Ok(Verified { trusted_comment: tc.to_string(), key_id: key.id.to_string() })
+    key.key
+        .verify_strict(&global_msg, &global)
+        .map_err(|_| SignError::BadSignature("the trusted comment was altered".into()))?;
+    Ok(Verified {
+        trusted_comment: tc.to_string(),
+        key_id: key.id.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -133,10 +170,19 @@ mod tests {
         let sig = sign(&sk, &d, "timestamp:1\tfile:fw.bin").unwrap();
         let v = verify(&pk, &d, &sig, None).unwrap();
         assert_eq!(v.trusted_comment, "timestamp:1\tfile:fw.bin");
-        assert!(matches!(verify(&pk, &digests(b"firmwarE"), &sig, None), Err(SignError::BadSignature(_))));
+        assert!(matches!(
+            verify(&pk, &digests(b"firmwarE"), &sig, None),
+            Err(SignError::BadSignature(_))
+        ));
         let altered = sig.replace("file:fw.bin", "file:other.bin");
-        assert!(matches!(verify(&pk, &d, &altered, None), Err(SignError::BadSignature(_))));
+        assert!(matches!(
+            verify(&pk, &d, &altered, None),
+            Err(SignError::BadSignature(_))
+        ));
         let other = SecretKey::generate().unwrap().public();
-        assert!(matches!(verify(&other, &d, &sig, None), Err(SignError::WrongKey { .. })));
+        assert!(matches!(
+            verify(&other, &d, &sig, None),
+            Err(SignError::WrongKey { .. })
+        ));
     }
 }

@@ -5,11 +5,11 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
+use crate::error::error_chain;
 use crate::formats::HANDLERS;
 use crate::handler::{Handler, Output};
 use crate::jail::Jail;
 use crate::tree::{NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA};
-use crate::error::error_chain;
 use crate::{Limits, Result, UnpackError};
 
 /// A file waiting to be carved.
@@ -61,8 +61,16 @@ pub fn unpack_with_progress(
         regions: Vec::new(),
         problems: Vec::new(),
     };
-    let mut run = Run { jail, tree, progress };
-    let mut queue = vec![Pending { rel: String::new(), depth: 0, formats: Vec::new() }];
+    let mut run = Run {
+        jail,
+        tree,
+        progress,
+    };
+    let mut queue = vec![Pending {
+        rel: String::new(),
+        depth: 0,
+        formats: Vec::new(),
+    }];
     let mut first = true;
     while let Some(item) = queue.pop() {
         let bytes;
@@ -77,11 +85,21 @@ pub fn unpack_with_progress(
                 None => continue,
             }
         };
-        (run.progress)(if item.rel.is_empty() { "image" } else { &item.rel });
+        (run.progress)(if item.rel.is_empty() {
+            "image"
+        } else {
+            &item.rel
+        });
         match run.carve(data, &item) {
             Ok(found) => {
                 if first && found.is_empty() {
-                    run.problem("", None, None, "no known container format found in the image; nothing was extracted".into());
+                    run.problem(
+                        "",
+                        None,
+                        None,
+                        "no known container format found in the image; nothing was extracted"
+                            .into(),
+                    );
                 }
                 // Depth-first in file order: push in reverse so the first file is carved first.
                 queue.extend(found.into_iter().rev());
@@ -119,7 +137,15 @@ impl Run<'_> {
                 }
             },
             Ok(m) if m.is_file() => {
-                self.problem(rel, None, None, format!("not examined for containers: {} bytes is over the limit", m.len()));
+                self.problem(
+                    rel,
+                    None,
+                    None,
+                    format!(
+                        "not examined for containers: {} bytes is over the limit",
+                        m.len()
+                    ),
+                );
                 None
             }
             _ => None,
@@ -129,7 +155,11 @@ impl Run<'_> {
     /// Finds, probes and extracts the containers in one file. Returns the files it extracted.
     /// An `Err` is a global limit: the whole extraction stops.
     fn carve(&mut self, data: &[u8], item: &Pending) -> Result<Vec<Pending>> {
-        let base = if item.rel.is_empty() { String::new() } else { format!("{}.extracted", item.rel) };
+        let base = if item.rel.is_empty() {
+            String::new()
+        } else {
+            format!("{}.extracted", item.rel)
+        };
         let at_max_depth = item.depth >= self.jail.budget.limits.max_depth;
         let mut claimed: Vec<(u64, u64)> = Vec::new();
         let mut found = Vec::new();
@@ -141,10 +171,19 @@ impl Run<'_> {
             if n % 256 == 0 {
                 self.jail.budget.check_time()?;
             }
-            let Some(probe) = handler.probe(&data[start..]) else { continue };
+            let Some(probe) = handler.probe(&data[start..]) else {
+                continue;
+            };
             if at_max_depth {
-                self.problem(&item.rel, Some(handler.id()), Some(start as u64), format!(
-                    "{} not extracted: nesting deeper than {}", probe.info, self.jail.budget.limits.max_depth));
+                self.problem(
+                    &item.rel,
+                    Some(handler.id()),
+                    Some(start as u64),
+                    format!(
+                        "{} not extracted: nesting deeper than {}",
+                        probe.info, self.jail.budget.limits.max_depth
+                    ),
+                );
                 break;
             }
             let mut formats = item.formats.clone();
@@ -152,25 +191,54 @@ impl Run<'_> {
             let dir = Jail::clean(&base, &format!("{}@{:#x}", handler.id(), start))?;
             let region_len = probe.len.unwrap_or((data.len() - start) as u64);
             let ratio = self.jail.budget.limits.max_ratio;
-            self.jail.set_scope(region_len.max(4096).saturating_mul(ratio));
-            let origin = Origin { parent: item.rel.clone(), formats: formats.clone(), offset: start as u64, inner_path: String::new() };
-            let mut out = Output { jail: &mut self.jail, base: dir, origin, nodes: Vec::new(), problems: Vec::new(), format: handler.id() };
-            let result = catch_unwind(AssertUnwindSafe(|| handler.extract(&data[start..], &probe, &mut out)));
+            self.jail
+                .set_scope(region_len.max(4096).saturating_mul(ratio));
+            let origin = Origin {
+                parent: item.rel.clone(),
+                formats: formats.clone(),
+                offset: start as u64,
+                inner_path: String::new(),
+            };
+            let mut out = Output {
+                jail: &mut self.jail,
+                base: dir,
+                origin,
+                nodes: Vec::new(),
+                problems: Vec::new(),
+                format: handler.id(),
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                handler.extract(&data[start..], &probe, &mut out)
+            }));
             let (nodes, problems) = (out.nodes, out.problems);
             self.jail.set_scope(u64::MAX);
             for node in nodes.iter().filter(|n| n.kind == NodeKind::File) {
-                found.push(Pending { rel: node.path.clone(), depth: item.depth + 1, formats: formats.clone() });
+                found.push(Pending {
+                    rel: node.path.clone(),
+                    depth: item.depth + 1,
+                    formats: formats.clone(),
+                });
             }
             self.tree.nodes.extend(nodes);
             self.tree.problems.extend(problems);
             let consumed = match result {
                 Ok(Ok(consumed)) => consumed.max(1),
                 Ok(Err(e @ UnpackError::Limit(_))) => {
-                    self.problem(&item.rel, Some(handler.id()), Some(start as u64), e.to_string());
+                    self.problem(
+                        &item.rel,
+                        Some(handler.id()),
+                        Some(start as u64),
+                        e.to_string(),
+                    );
                     return Err(e);
                 }
                 Ok(Err(e)) => {
-                    self.problem(&item.rel, Some(handler.id()), Some(start as u64), error_chain(&e));
+                    self.problem(
+                        &item.rel,
+                        Some(handler.id()),
+                        Some(start as u64),
+                        error_chain(&e),
+                    );
                     probe.len.unwrap_or(1)
                 }
                 Err(_) => {
@@ -178,12 +246,17 @@ impl Run<'_> {
                     probe.len.unwrap_or(1)
                 }
             };
-            let end = (start as u64).saturating_add(consumed).min(data.len() as u64);
+            let end = (start as u64)
+                .saturating_add(consumed)
+                .min(data.len() as u64);
             self.tree.regions.push(Region {
                 file: item.rel.clone(),
                 offset: start as u64,
                 length: end - start as u64,
-                kind: RegionKind::Container { format: handler.id().to_string(), info: probe.info },
+                kind: RegionKind::Container {
+                    format: handler.id().to_string(),
+                    info: probe.info,
+                },
             });
             claimed.push((start as u64, end));
             cursor = end as usize;
@@ -206,14 +279,21 @@ impl Run<'_> {
                 Some(&b) if bytes.iter().all(|&x| x == b) => RegionKind::Padding { byte: b },
                 _ => RegionKind::Unknown,
             };
-            tree.regions.push(Region { file: file.to_string(), offset: from, length: to - from, kind });
+            tree.regions.push(Region {
+                file: file.to_string(),
+                offset: from,
+                length: to - from,
+                kind,
+            });
         };
         for &(start, end) in claimed {
             push(&mut self.tree, at, start);
             at = end;
         }
         push(&mut self.tree, at, data.len() as u64);
-        self.tree.regions.sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
+        self.tree
+            .regions
+            .sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
     }
 }
 
@@ -231,6 +311,7 @@ fn candidates(data: &[u8]) -> Vec<(usize, &'static dyn Handler)> {
     }
     out.sort_unstable();
     out.dedup();
-    out.into_iter().map(|(start, order)| (start, HANDLERS[order])).collect()
+    out.into_iter()
+        .map(|(start, order)| (start, HANDLERS[order]))
+        .collect()
 }
-

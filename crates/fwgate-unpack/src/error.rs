@@ -49,7 +49,11 @@ pub enum UnpackError {
 
 impl UnpackError {
     pub(crate) fn io(path: impl Into<PathBuf>, op: &'static str, source: std::io::Error) -> Self {
-        UnpackError::Io { path: path.into(), op, source }
+        UnpackError::Io {
+            path: path.into(),
+            op,
+            source,
+        }
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::io::Read;
 
+use crate::error::error_chain;
 use crate::jail::Jail;
 use crate::tree::{Node, NodeKind, Origin, Problem};
-use crate::error::error_chain;
 use crate::{Result, UnpackError};
 
 /// What a successful probe learned about a candidate container.
@@ -54,7 +54,16 @@ impl Output<'_> {
     fn node(&self, rel: String, name: &str, kind: NodeKind, mode: u32) -> Node {
         let mut origin = self.origin.clone();
         origin.inner_path = format!("/{}", name.trim_start_matches('/'));
-        Node { path: rel, kind, size: 0, sha256: None, mode, link: None, partial: false, origin }
+        Node {
+            path: rel,
+            kind,
+            size: 0,
+            sha256: None,
+            mode,
+            link: None,
+            partial: false,
+            origin,
+        }
     }
 
     /// Records a problem with one entry and goes on.
@@ -68,7 +77,11 @@ impl Output<'_> {
     }
 
     /// Runs `f`, turning a refused path into a recorded problem (the entry is skipped).
-    fn guarded(&mut self, name: &str, f: impl FnOnce(&mut Self, String) -> Result<()>) -> Result<()> {
+    fn guarded(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Self, String) -> Result<()>,
+    ) -> Result<()> {
         match Jail::clean(&self.base, name) {
             Ok(rel) => match f(self, rel) {
                 Err(e @ UnpackError::Escape { .. }) | Err(e @ UnpackError::Io { .. }) => {
@@ -97,7 +110,11 @@ impl Output<'_> {
                 None => Ok(()),
                 Some(e @ UnpackError::Limit(_)) => Err(e),
                 Some(e) => {
-                    out.problem(format!("{name}: kept the first {} bytes: {}", w.size, error_chain(&e)));
+                    out.problem(format!(
+                        "{name}: kept the first {} bytes: {}",
+                        w.size,
+                        error_chain(&e)
+                    ));
                     Ok(())
                 }
             }

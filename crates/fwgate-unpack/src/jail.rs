@@ -51,8 +51,14 @@ impl Jail {
         } else {
             fs::create_dir_all(root).map_err(|e| UnpackError::io(root, "create directory", e))?;
         }
-        let root = root.canonicalize().map_err(|e| UnpackError::io(root, "resolve", e))?;
-        Ok(Jail { root, budget: Budget::new(limits), scope_left: u64::MAX })
+        let root = root
+            .canonicalize()
+            .map_err(|e| UnpackError::io(root, "resolve", e))?;
+        Ok(Jail {
+            root,
+            budget: Budget::new(limits),
+            scope_left: u64::MAX,
+        })
     }
 
     /// The absolute root directory.
@@ -91,7 +97,10 @@ impl Jail {
             }
         }
         if parts.len() == depth && !name.trim_matches('/').is_empty() {
-            return Err(UnpackError::Escape { path: name.to_string(), reason: "empty name" });
+            return Err(UnpackError::Escape {
+                path: name.to_string(),
+                reason: "empty name",
+            });
         }
         Ok(parts.join("/"))
     }
@@ -113,7 +122,8 @@ impl Jail {
                 }
                 Err(_) => {
                     self.budget.add_entry()?;
-                    fs::create_dir(&dir).map_err(|e| UnpackError::io(&dir, "create directory", e))?
+                    fs::create_dir(&dir)
+                        .map_err(|e| UnpackError::io(&dir, "create directory", e))?
                 }
             }
         }
@@ -179,7 +189,12 @@ impl Jail {
                 break Some(UnpackError::io(&path, "write", e));
             }
         };
-        Ok(Written { rel: rel.to_string(), size, sha256: hex::encode(hasher.finalize()), stopped })
+        Ok(Written {
+            rel: rel.to_string(),
+            size,
+            sha256: hex::encode(hasher.finalize()),
+            stopped,
+        })
     }
 
     /// Accounts `n` more bytes for a file that has `size` so far, or says which bound it breaks.
@@ -224,8 +239,14 @@ mod tests {
     fn clean_strips_root_and_refuses_dotdot() {
         assert_eq!(Jail::clean("a", "/etc/passwd").unwrap(), "a/etc/passwd");
         assert_eq!(Jail::clean("", "./x/./y").unwrap(), "x/y");
-        assert!(matches!(Jail::clean("a", "../../etc"), Err(UnpackError::Escape { .. })));
-        assert!(matches!(Jail::clean("a", "x/../../y"), Err(UnpackError::Escape { .. })));
+        assert!(matches!(
+            Jail::clean("a", "../../etc"),
+            Err(UnpackError::Escape { .. })
+        ));
+        assert!(matches!(
+            Jail::clean("a", "x/../../y"),
+            Err(UnpackError::Escape { .. })
+        ));
         assert_eq!(Jail::clean("a", "/").unwrap(), "a");
     }
 
@@ -238,7 +259,8 @@ mod tests {
         let err = j.write("evil/pwned", &mut &b"x"[..], 0o644).unwrap_err();
         assert!(matches!(err, UnpackError::Escape { .. }), "{err}");
         // A link to a file outside, then a file of the same name: O_EXCL refuses.
-        j.symlink("f", outside.join("target").to_str().unwrap()).unwrap();
+        j.symlink("f", outside.join("target").to_str().unwrap())
+            .unwrap();
         assert!(j.write("f", &mut &b"x"[..], 0o644).is_err());
         assert!(!outside.join("pwned").exists() && !outside.join("target").exists());
     }
@@ -246,11 +268,18 @@ mod tests {
     #[test]
     fn enforces_byte_budget_and_keeps_partial_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let limits = crate::Limits { max_total_bytes: 100_000, ..Default::default() };
+        let limits = crate::Limits {
+            max_total_bytes: 100_000,
+            ..Default::default()
+        };
         let mut j = Jail::create(&tmp.path().join("out"), limits).unwrap();
         let big = vec![7u8; 200_000];
         let w = j.write("big", &mut &big[..], 0o644).unwrap();
-        assert!(matches!(w.stopped, Some(UnpackError::Limit(_))), "{:?}", w.stopped);
+        assert!(
+            matches!(w.stopped, Some(UnpackError::Limit(_))),
+            "{:?}",
+            w.stopped
+        );
         assert!(j.root().join("big").metadata().unwrap().len() <= 100_000);
     }
 
@@ -259,7 +288,13 @@ mod tests {
         let (_tmp, mut j) = jail();
         j.write("suid", &mut &b"x"[..], 0o4755).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        let mode = j.root().join("suid").metadata().unwrap().permissions().mode();
+        let mode = j
+            .root()
+            .join("suid")
+            .metadata()
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o7000, 0);
     }
 }

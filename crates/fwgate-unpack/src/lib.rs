@@ -21,4 +21,6 @@ pub use formats::{handler, HANDLERS};
 pub use handler::{human_size, Handler, Output, Probe};
 pub use jail::{Jail, Written};
 pub use limits::Limits;
-pub use tree::{Node, NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA};
+pub use tree::{
+    Node, NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA,
+};

@@ -51,7 +51,12 @@ pub(crate) struct Budget {
 
 impl Budget {
     pub fn new(limits: Limits) -> Self {
-        Budget { deadline: Instant::now() + limits.timeout, limits, bytes: 0, entries: 0 }
+        Budget {
+            deadline: Instant::now() + limits.timeout,
+            limits,
+            bytes: 0,
+            entries: 0,
+        }
     }
 
     pub fn check_time(&self) -> crate::Result<()> {

@@ -32,15 +32,24 @@ impl Subject {
         let mut buf = vec![0u8; 256 * 1024];
         let mut size = 0u64;
         loop {
-            let n = f.read(&mut buf).map_err(|e| UnpackError::io(path, "read", e))?;
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| UnpackError::io(path, "read", e))?;
             if n == 0 {
                 break;
             }
             size += n as u64;
             h.update(&buf[..n]);
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Subject { name, size, sha256: hex::encode(h.finalize()) })
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Subject {
+            name,
+            size,
+            sha256: hex::encode(h.finalize()),
+        })
     }
 }
 
@@ -175,7 +184,9 @@ impl Tree {
     /// Describes an already-extracted directory (e.g. a root file system from the build) as a
     /// tree, without following links.
     pub fn from_dir(dir: &Path) -> Result<Tree> {
-        let root = dir.canonicalize().map_err(|e| UnpackError::io(dir, "resolve", e))?;
+        let root = dir
+            .canonicalize()
+            .map_err(|e| UnpackError::io(dir, "resolve", e))?;
         let mut tree = Tree {
             schema: MANIFEST_SCHEMA.to_string(),
             root: root.clone(),
@@ -184,11 +195,17 @@ impl Tree {
             regions: Vec::new(),
             problems: Vec::new(),
         };
-        for entry in walkdir::WalkDir::new(&root).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(&root)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    let file = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                    let file = e
+                        .path()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
                     tree.problems.push(Problem {
                         file,
                         format: None,
@@ -198,7 +215,9 @@ impl Tree {
                     continue;
                 }
             };
-            let Ok(rel) = entry.path().strip_prefix(&root) else { continue };
+            let Ok(rel) = entry.path().strip_prefix(&root) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().into_owned();
             if rel.is_empty() {
                 continue;
@@ -233,20 +252,31 @@ impl Tree {
                 (NodeKind::Dir, None, None)
             } else if ft.is_symlink() {
                 let target = fs::read_link(entry.path()).ok();
-                (NodeKind::Symlink, None, target.map(|t| t.to_string_lossy().into_owned()))
+                (
+                    NodeKind::Symlink,
+                    None,
+                    target.map(|t| t.to_string_lossy().into_owned()),
+                )
             } else {
                 (NodeKind::Special, None, None)
             };
             let inner_path = format!("/{rel}");
             tree.nodes.push(Node {
-                size: if kind == NodeKind::File { meta.len() } else { 0 },
+                size: if kind == NodeKind::File {
+                    meta.len()
+                } else {
+                    0
+                },
                 path: rel,
                 kind,
                 sha256,
                 mode: meta.permissions().mode() & 0o7777,
                 link,
                 partial: false,
-                origin: Origin { inner_path, ..Origin::default() },
+                origin: Origin {
+                    inner_path,
+                    ..Origin::default()
+                },
             });
         }
         Ok(tree)

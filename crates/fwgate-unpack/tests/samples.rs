@@ -1,11 +1,15 @@
 //! Extraction of the committed sample images, made by mkimage, gzip and mksquashfs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use fwgate_unpack::{unpack, Limits, NodeKind, RegionKind, Tree, HANDLERS};
 
 fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../firmware-samples").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../firmware-samples")
+        .join(name)
 }
 
 fn unpack_sample(name: &str) -> (tempfile::TempDir, Tree) {
@@ -17,7 +21,10 @@ fn unpack_sample(name: &str) -> (tempfile::TempDir, Tree) {
 fn node<'t>(tree: &'t Tree, inner: &str) -> &'t fwgate_unpack::Node {
     tree.nodes
         .iter()
-        .find(|n| n.origin.inner_path == inner && n.origin.formats.last().map(String::as_str) == Some("squashfs"))
+        .find(|n| {
+            n.origin.inner_path == inner
+                && n.origin.formats.last().map(String::as_str) == Some("squashfs")
+        })
         .unwrap_or_else(|| panic!("{inner} not extracted"))
 }
 
@@ -37,7 +44,11 @@ fn router_image_unpacks_through_uimage_gzip_and_squashfs() {
         })
         .collect();
     // mksquashfs pads the file system to 4 KiB with zeros.
-    assert_eq!(kinds, ["uimage", "pad-ff", "squashfs", "pad-00"], "{top:#?}");
+    assert_eq!(
+        kinds,
+        ["uimage", "pad-ff", "squashfs", "pad-00"],
+        "{top:#?}"
+    );
     assert_eq!(top[2].offset, 0x20000);
 
     // The kernel came out of the uImage and then out of gzip.
@@ -62,10 +73,17 @@ fn router_image_unpacks_through_uimage_gzip_and_squashfs() {
     assert_eq!(sh.kind, NodeKind::Symlink);
     assert_eq!(sh.link.as_deref(), Some("busybox"));
     assert_eq!(node(&tree, "/etc/shadow").kind, NodeKind::File);
-    assert_eq!(node(&tree, "/etc/ssl/private/server.key").kind, NodeKind::File);
+    assert_eq!(
+        node(&tree, "/etc/ssl/private/server.key").kind,
+        NodeKind::File
+    );
 
     // Factory defaults inside the root file system were xz-compressed: squashfs -> xz.
-    let defaults = tree.nodes.iter().find(|n| n.origin.formats == ["squashfs", "xz"]).expect("xz nested in squashfs");
+    let defaults = tree
+        .nodes
+        .iter()
+        .find(|n| n.origin.formats == ["squashfs", "xz"])
+        .expect("xz nested in squashfs");
     let text = std::fs::read_to_string(tree.path_of(defaults)).unwrap();
     assert!(text.contains("lan_ipaddr=192.168.1.1"), "{text}");
 }
@@ -82,7 +100,11 @@ fn every_handler_is_exercised_by_a_sample() {
         }
     }
     for h in HANDLERS {
-        assert!(seen.contains(h.id()), "no sample in firmware-samples/ exercises handler {}", h.id());
+        assert!(
+            seen.contains(h.id()),
+            "no sample in firmware-samples/ exercises handler {}",
+            h.id()
+        );
     }
 }
 
@@ -94,11 +116,18 @@ fn truncated_image_keeps_what_it_can_and_names_the_offset() {
     std::fs::write(&cut, &data[..data.len() - 300_000]).unwrap();
     let tree = unpack(&cut, &tmp.path().join("out"), Limits::default()).unwrap();
     assert!(!tree.is_complete());
-    let p = tree.problems.iter().find(|p| p.format.as_deref() == Some("squashfs")).expect("squashfs problem");
+    let p = tree
+        .problems
+        .iter()
+        .find(|p| p.format.as_deref() == Some("squashfs"))
+        .expect("squashfs problem");
     assert_eq!(p.offset, Some(0x20000));
     assert!(p.message.contains("truncated"), "{}", p.message);
     // The kernel before it is still there.
-    assert!(tree.nodes.iter().any(|n| n.origin.formats == ["uimage", "gzip"]));
+    assert!(tree
+        .nodes
+        .iter()
+        .any(|n| n.origin.formats == ["uimage", "gzip"]));
 }
 
 #[test]
@@ -108,7 +137,11 @@ fn unrecognised_image_is_a_problem_not_a_silent_pass() {
     std::fs::write(&junk, vec![0x5au8; 10_000]).unwrap();
     let tree = unpack(&junk, &tmp.path().join("out"), Limits::default()).unwrap();
     assert!(tree.nodes.is_empty());
-    assert!(tree.problems[0].message.contains("no known container"), "{:?}", tree.problems);
+    assert!(
+        tree.problems[0].message.contains("no known container"),
+        "{:?}",
+        tree.problems
+    );
 }
 
 #[test]

@@ -11,19 +11,37 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
     // Load the key first: a wrong password should fail before minutes of scanning.
     let key = a.key.as_deref().map(super::keys::load_secret).transpose()?;
     let rules = super::load_rules(&a.rules)?;
-    let (report, _guard) = super::scan::scan_target(&a.image, a.workdir.as_deref(), &rules, a.limits.limits())?;
+    let (report, _guard) =
+        super::scan::scan_target(&a.image, a.workdir.as_deref(), &rules, a.limits.limits())?;
     if report.target.kind != fwgate_scan::TargetKind::Image {
-        anyhow::bail!("{}: the gate takes a release image file, not a directory", a.image.display());
+        anyhow::bail!(
+            "{}: the gate takes a release image file, not a directory",
+            a.image.display()
+        );
     }
-    let policy = Policy { fail_on: a.fail_on, allow_incomplete: a.allow_incomplete, ..Policy::default() };
-    let release = a.release.clone().unwrap_or_else(|| "unversioned".to_string());
+    let policy = Policy {
+        fail_on: a.fail_on,
+        allow_incomplete: a.allow_incomplete,
+        ..Policy::default()
+    };
+    let release = a
+        .release
+        .clone()
+        .unwrap_or_else(|| "unversioned".to_string());
 
     // Evidence for DL-3: this scan of this image, with the report kept by digest.
-    let ledger = Ledger::open(&a.evidence).with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
+    let ledger = Ledger::open(&a.evidence)
+        .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
     let report_json = serde_json::to_vec_pretty(&report)?;
     let artifact = ledger.store("scan-report", "json", &report_json)?;
     let scan_verdict = policy.judge_scan(&report);
-    let record = EvidenceRecord::static_analysis(&report, &release, scan_verdict.passed(), a.fail_on.as_str(), artifact);
+    let record = EvidenceRecord::static_analysis(
+        &report,
+        &release,
+        scan_verdict.passed(),
+        a.fail_on.as_str(),
+        artifact,
+    );
     let (record, _) = ledger.append(record, time::OffsetDateTime::now_utc())?;
 
     let mut stdout = std::io::stdout().lock();
@@ -35,17 +53,28 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
             super::write_atomic(path, &buf)?;
         }
     }
-    println!("evidence  DL-3 recorded as #{} ({}) in {}", record.seq, serde_json::to_string(&record.outcome)?.trim_matches('"'), a.evidence.display());
+    println!(
+        "evidence  DL-3 recorded as #{} ({}) in {}",
+        record.seq,
+        serde_json::to_string(&record.outcome)?.trim_matches('"'),
+        a.evidence.display()
+    );
 
     let verdict = policy.judge_release(&report, &ledger)?;
     if !verdict.passed() {
-        println!("gate      FAIL for {} {release}: not signed", report.target.subject.name);
+        println!(
+            "gate      FAIL for {} {release}: not signed",
+            report.target.subject.name
+        );
         for r in &verdict.reasons {
             println!("  - {r}");
         }
         return Ok(Outcome::PolicyFailed);
     }
-    println!("gate      PASS for {} {release}", report.target.subject.name);
+    println!(
+        "gate      PASS for {} {release}",
+        report.target.subject.name
+    );
     match key {
         Some(key) => {
             let (path, _) = super::keys::sign_image(&a.image, &key, a.release.as_deref(), None)?;

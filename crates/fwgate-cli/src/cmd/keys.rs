@@ -17,7 +17,11 @@ fn password(prompt: &str, confirm: bool) -> fwgate_sign::Result<Zeroizing<Vec<u8
         return Ok(Zeroizing::new(p.into_bytes()));
     }
     let ask = |p: &str| rpassword::prompt_password(p).map(|s| Zeroizing::new(s.into_bytes()));
-    let io = |e| fwgate_sign::SignError::Io { path: PathBuf::from("/dev/tty"), op: "read password (or set FWGATE_KEY_PASSWORD)", source: e };
+    let io = |e| fwgate_sign::SignError::Io {
+        path: PathBuf::from("/dev/tty"),
+        op: "read password (or set FWGATE_KEY_PASSWORD)",
+        source: e,
+    };
     let first = ask(prompt).map_err(io)?;
     if confirm {
         let again = ask("Password (again): ").map_err(io)?;
@@ -37,16 +41,31 @@ pub fn keygen(a: KeygenArgs) -> Result<Outcome> {
     let pub_path = a.out_dir.join(format!("{}.pub", a.name));
     for p in [&key_path, &pub_path] {
         if p.exists() {
-            bail!("{} already exists; refusing to overwrite a key", p.display());
+            bail!(
+                "{} already exists; refusing to overwrite a key",
+                p.display()
+            );
         }
     }
     let sk = SecretKey::generate()?;
-    let pw = if a.unencrypted { None } else { Some(password("Password for the new key: ", true)?) };
+    let pw = if a.unencrypted {
+        None
+    } else {
+        Some(password("Password for the new key: ", true)?)
+    };
     let text = sk.to_file_text(pw.as_ref().map(|p| p.as_slice()))?;
     fwgate_sign::write_new(&key_path, text.as_bytes(), 0o600)?;
     fwgate_sign::write_new(&pub_path, sk.public().to_file_text().as_bytes(), 0o644)?;
     println!("key id      {}", sk.id);
-    println!("secret key  {} (mode 0600{})", key_path.display(), if a.unencrypted { ", unencrypted" } else { ", scrypt-encrypted" });
+    println!(
+        "secret key  {} (mode 0600{})",
+        key_path.display(),
+        if a.unencrypted {
+            ", unencrypted"
+        } else {
+            ", scrypt-encrypted"
+        }
+    );
     println!("public key  {}", pub_path.display());
     println!("verify with minisign -Vm IMAGE -p {}", pub_path.display());
     Ok(Outcome::Pass)
@@ -54,8 +73,10 @@ pub fn keygen(a: KeygenArgs) -> Result<Outcome> {
 
 pub fn load_secret(path: &Path) -> Result<SecretKey> {
     let text = fwgate_sign::read_secret(path)?;
-    SecretKey::from_file_text(&text, || password(&format!("Password for {}: ", path.display()), false))
-        .with_context(|| format!("{}: loading secret key", path.display()))
+    SecretKey::from_file_text(&text, || {
+        password(&format!("Password for {}: ", path.display()), false)
+    })
+    .with_context(|| format!("{}: loading secret key", path.display()))
 }
 
 fn digests(image: &Path) -> Result<FileDigests> {
@@ -72,10 +93,21 @@ fn sig_path(image: &Path, explicit: Option<&Path>) -> PathBuf {
 }
 
 /// Signs `image` with `key`; returns the signature path and the trusted comment.
-pub fn sign_image(image: &Path, key: &SecretKey, release: Option<&str>, output: Option<&Path>) -> Result<(PathBuf, String)> {
+pub fn sign_image(
+    image: &Path,
+    key: &SecretKey,
+    release: Option<&str>,
+    output: Option<&Path>,
+) -> Result<(PathBuf, String)> {
     let d = digests(image)?;
-    let name = image.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let name: String = name.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let name = image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut tc = format!("timestamp:{now}\tfile:{name}");
     if let Some(v) = release {
@@ -99,19 +131,32 @@ pub fn sign(a: SignArgs) -> Result<Outcome> {
 }
 
 pub fn verify(a: VerifyArgs) -> Result<Outcome> {
-    let pk_text = fs::read_to_string(&a.key).with_context(|| format!("{}: read public key", a.key.display()))?;
-    let pk = PublicKey::from_file_text(&pk_text).with_context(|| format!("{}: public key", a.key.display()))?;
+    let pk_text = fs::read_to_string(&a.key)
+        .with_context(|| format!("{}: read public key", a.key.display()))?;
+    let pk = PublicKey::from_file_text(&pk_text)
+        .with_context(|| format!("{}: public key", a.key.display()))?;
     let path = sig_path(&a.image, a.sig.as_deref());
-    let sig = fs::read_to_string(&path).with_context(|| format!("{}: read signature", path.display()))?;
+    let sig =
+        fs::read_to_string(&path).with_context(|| format!("{}: read signature", path.display()))?;
     let d = digests(&a.image)?;
-    let legacy = if sig.lines().nth(1).is_some_and(|l| l.starts_with("RWQ")) { Some(super::read(&a.image)?) } else { None };
+    let legacy = if sig.lines().nth(1).is_some_and(|l| l.starts_with("RWQ")) {
+        Some(super::read(&a.image)?)
+    } else {
+        None
+    };
     match fwgate_sign::verify(&pk, &d, &sig, legacy.as_deref()) {
         Ok(v) => {
-            println!("signature OK: {} signed by key {}", a.image.display(), v.key_id);
+            println!(
+                "signature OK: {} signed by key {}",
+                a.image.display(),
+                v.key_id
+            );
             println!("trusted comment: {}", v.trusted_comment);
             Ok(Outcome::Pass)
         }
-        Err(e @ (fwgate_sign::SignError::BadSignature(_) | fwgate_sign::SignError::WrongKey { .. })) => {
+        Err(
+            e @ (fwgate_sign::SignError::BadSignature(_) | fwgate_sign::SignError::WrongKey { .. }),
+        ) => {
             eprintln!("fwgate: {}: {e}", a.image.display());
             Ok(Outcome::PolicyFailed)
         }

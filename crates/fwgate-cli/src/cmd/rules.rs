@@ -8,9 +8,17 @@ use crate::Outcome;
 pub fn list(a: RulesArgs) -> Result<Outcome> {
     let set = super::load_rules(&a)?;
     for r in &set.rules {
-        println!("{:<13} {:<9} {:<9} {}", r.file.id, r.file.severity, r.file.cwe, r.file.summary);
+        println!(
+            "{:<13} {:<9} {:<9} {}",
+            r.file.id, r.file.severity, r.file.cwe, r.file.summary
+        );
     }
-    println!("{} rules from {} (sha256 {})", set.rules.len(), set.origin, set.digest);
+    println!(
+        "{} rules from {} (sha256 {})",
+        set.rules.len(),
+        set.origin,
+        set.digest
+    );
     Ok(Outcome::Pass)
 }
 

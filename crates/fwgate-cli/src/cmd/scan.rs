@@ -12,15 +12,24 @@ use crate::progress::Spinner;
 use crate::Outcome;
 
 /// Unpacks (or walks) the target and scans it; the extraction lives as long as the guard.
-pub fn scan_target(target: &Path, workdir: Option<&Path>, rules: &fwgate_scan::RuleSet, limits: fwgate_unpack::Limits) -> Result<(Report, Option<tempfile::TempDir>)> {
+pub fn scan_target(
+    target: &Path,
+    workdir: Option<&Path>,
+    rules: &fwgate_scan::RuleSet,
+    limits: fwgate_unpack::Limits,
+) -> Result<(Report, Option<tempfile::TempDir>)> {
     if target.is_dir() {
-        let (_, report) = fwgate_scan::scan_dir(target, rules).with_context(|| format!("scanning {}", target.display()))?;
+        let (_, report) = fwgate_scan::scan_dir(target, rules)
+            .with_context(|| format!("scanning {}", target.display()))?;
         return Ok((report, None));
     }
     let (dir, guard) = match workdir {
         Some(d) => (d.to_path_buf(), None),
         None => {
-            let t = tempfile::Builder::new().prefix("fwgate-").tempdir().context("creating a temporary directory")?;
+            let t = tempfile::Builder::new()
+                .prefix("fwgate-")
+                .tempdir()
+                .context("creating a temporary directory")?;
             (t.path().join("root"), Some(t))
         }
     };
@@ -37,12 +46,23 @@ pub fn run(a: ScanArgs) -> Result<Outcome> {
     fwgate_report::render(&report, a.format, &mut buf)?;
     match &a.output {
         Some(path) => super::write_atomic(path, &buf)?,
-        None => std::io::stdout().lock().write_all(&buf).context("writing to stdout")?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&buf)
+            .context("writing to stdout")?,
     }
-    let policy = Policy { fail_on: a.fail_on, allow_incomplete: a.allow_incomplete, require: Vec::new() };
+    let policy = Policy {
+        fail_on: a.fail_on,
+        allow_incomplete: a.allow_incomplete,
+        require: Vec::new(),
+    };
     let verdict = policy.judge_scan(&report);
     for r in &verdict.reasons {
         eprintln!("fwgate: policy failed: {r}");
     }
-    Ok(if verdict.passed() { Outcome::Pass } else { Outcome::PolicyFailed })
+    Ok(if verdict.passed() {
+        Outcome::Pass
+    } else {
+        Outcome::PolicyFailed
+    })
 }

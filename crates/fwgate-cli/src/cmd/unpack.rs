@@ -9,7 +9,10 @@ use crate::Outcome;
 
 pub fn run(a: UnpackArgs) -> Result<Outcome> {
     let mut spinner = Spinner::new("unpacking");
-    let tree = fwgate_unpack::unpack_with_progress(&a.image, &a.output, a.limits.limits(), &mut |m| spinner.set(m))
+    let tree =
+        fwgate_unpack::unpack_with_progress(&a.image, &a.output, a.limits.limits(), &mut |m| {
+            spinner.set(m)
+        })
         .with_context(|| format!("unpacking {}", a.image.display()))?;
     drop(spinner);
     if let Some(path) = &a.json {
@@ -24,14 +27,33 @@ pub fn run(a: UnpackArgs) -> Result<Outcome> {
         };
         println!("{:#010x} {:>10}  {what}", r.offset, r.length);
     }
-    let files = tree.nodes.iter().filter(|n| n.kind == fwgate_unpack::NodeKind::File).count();
-    println!("{} nodes ({files} files) extracted to {}", tree.nodes.len(), tree.root.display());
+    let files = tree
+        .nodes
+        .iter()
+        .filter(|n| n.kind == fwgate_unpack::NodeKind::File)
+        .count();
+    println!(
+        "{} nodes ({files} files) extracted to {}",
+        tree.nodes.len(),
+        tree.root.display()
+    );
     for p in &tree.problems {
         let file = if p.file.is_empty() { "image" } else { &p.file };
         let at = p.offset.map(|o| format!(" at {o:#x}")).unwrap_or_default();
-        eprintln!("warning: {file}{}{at}: {}", p.format.as_deref().map(|f| format!(" [{f}]")).unwrap_or_default(), p.message);
+        eprintln!(
+            "warning: {file}{}{at}: {}",
+            p.format
+                .as_deref()
+                .map(|f| format!(" [{f}]"))
+                .unwrap_or_default(),
+            p.message
+        );
     }
-    Ok(if tree.is_complete() { Outcome::Pass } else { Outcome::PolicyFailed })
+    Ok(if tree.is_complete() {
+        Outcome::Pass
+    } else {
+        Outcome::PolicyFailed
+    })
 }
 
 pub fn formats() -> Result<Outcome> {

@@ -52,32 +52,52 @@ impl AccountsSpec {
     pub(crate) fn compile(&self, data: &DataFiles) -> Result<Accounts, String> {
         let mut pairs = Vec::new();
         if self.check == AccountCheck::DefaultPassword {
-            let name = self.wordlist.as_deref().ok_or("matcher.wordlist is required for default-password")?;
-            let text = data.text(name).ok_or_else(|| format!("matcher.wordlist: no data file {name:?} under rules/"))?;
+            let name = self
+                .wordlist
+                .as_deref()
+                .ok_or("matcher.wordlist is required for default-password")?;
+            let text = data
+                .text(name)
+                .ok_or_else(|| format!("matcher.wordlist: no data file {name:?} under rules/"))?;
             for line in text.lines() {
                 let line = line.trim_end_matches('\r');
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                let (user, pass) = line.split_once(':').ok_or_else(|| format!("{name}: line {line:?} is not user:password"))?;
+                let (user, pass) = line
+                    .split_once(':')
+                    .ok_or_else(|| format!("{name}: line {line:?} is not user:password"))?;
                 pairs.push((user.to_string(), pass.to_string()));
             }
         }
-        let passwords: BTreeSet<String> = pairs.iter().map(|(_, p)| p.clone()).filter(|p| !p.is_empty()).collect();
-        Ok(Accounts { check: self.check, pairs, passwords: passwords.into_iter().collect() })
+        let passwords: BTreeSet<String> = pairs
+            .iter()
+            .map(|(_, p)| p.clone())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok(Accounts {
+            check: self.check,
+            pairs,
+            passwords: passwords.into_iter().collect(),
+        })
     }
 }
 
 /// True when `field` has the shape of a crypt(3) hash pwhash understands: `$id$salt$hash`
 /// for MD5/SHA-256/SHA-512/bcrypt, or 13 characters of traditional DES.
 fn looks_like_hash(field: &str) -> bool {
-    let charset = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    let charset = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+    };
     match field.strip_prefix('$') {
         Some(rest) => {
             let parts: Vec<&str> = rest.split('$').collect();
             matches!(parts.first(), Some(&("1" | "5" | "6" | "2a" | "2b" | "2y")))
                 && parts.len() >= 3
-                && parts[1..].iter().all(|p| !p.is_empty() && (charset(p) || p.starts_with("rounds=")))
+                && parts[1..]
+                    .iter()
+                    .all(|p| !p.is_empty() && (charset(p) || p.starts_with("rounds=")))
                 && field.len() < 200
         }
         None => field.len() == 13 && charset(field),
@@ -96,16 +116,26 @@ fn algorithm(hash: &str) -> &'static str {
 
 impl Accounts {
     fn crack(&self, user: &str, hash: &str) -> Option<usize> {
-        let verify = |pw: &str| catch_unwind(AssertUnwindSafe(|| pwhash::unix::verify(pw, hash))).unwrap_or(false);
-        let own = self.pairs.iter().filter(|(u, p)| u == user && !p.is_empty()).map(|(_, p)| p);
-        own.chain(self.passwords.iter()).find(|pw| verify(pw)).map(|pw| pw.chars().count())
+        let verify = |pw: &str| {
+            catch_unwind(AssertUnwindSafe(|| pwhash::unix::verify(pw, hash))).unwrap_or(false)
+        };
+        let own = self
+            .pairs
+            .iter()
+            .filter(|(u, p)| u == user && !p.is_empty())
+            .map(|(_, p)| p);
+        own.chain(self.passwords.iter())
+            .find(|pw| verify(pw))
+            .map(|pw| pw.chars().count())
     }
 
     pub(crate) fn check(&self, content: &[u8], hits: &mut Vec<Hit>) {
         let text = String::from_utf8_lossy(content);
         for (i, line) in text.lines().enumerate() {
             let mut fields = line.split(':');
-            let (Some(user), Some(pw)) = (fields.next(), fields.next()) else { continue };
+            let (Some(user), Some(pw)) = (fields.next(), fields.next()) else {
+                continue;
+            };
             if user.is_empty() || user.starts_with('#') {
                 continue;
             }
@@ -113,7 +143,9 @@ impl Accounts {
             match self.check {
                 AccountCheck::EmptyPassword if pw.is_empty() => hits.push(Hit {
                     line: line_no,
-                    message: format!("account '{user}' has an empty password: it logs in without one"),
+                    message: format!(
+                        "account '{user}' has an empty password: it logs in without one"
+                    ),
                     evidence: Some(format!("{user}::...")),
                     digest_of: format!("{user}:").into_bytes(),
                 }),

@@ -46,7 +46,10 @@ impl PatternSpec {
         if self.max_per_file == 0 {
             return Err("matcher.max_per_file must be at least 1".into());
         }
-        Ok(Pattern { spec: self.clone(), re })
+        Ok(Pattern {
+            spec: self.clone(),
+            re,
+        })
     }
 }
 
@@ -63,8 +66,14 @@ impl Pattern {
         let mut last_line = 0usize;
         for caps in self.re.captures_iter(content) {
             let Some(m) = caps.get(0) else { continue };
-            let line_start = content[..m.start()].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-            let line_end = content[m.end()..].iter().position(|&b| b == b'\n').map_or(content.len(), |p| m.end() + p);
+            let line_start = content[..m.start()]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let line_end = content[m.end()..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(content.len(), |p| m.end() + p);
             let before = &content[line_start..m.start()];
             if self.spec.skip_comments && before.contains(&b'#') {
                 continue;
@@ -97,7 +106,10 @@ impl Pattern {
         }
         if count > self.spec.max_per_file {
             if let Some(last) = hits.last_mut() {
-                last.message.push_str(&format!(" (and {} more in this file)", count - self.spec.max_per_file));
+                last.message.push_str(&format!(
+                    " (and {} more in this file)",
+                    count - self.spec.max_per_file
+                ));
             }
         }
     }

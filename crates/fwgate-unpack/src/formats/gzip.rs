@@ -31,7 +31,10 @@ impl Handler for Gzip {
             return None;
         }
         let dec = GzDecoder::new(data);
-        let name = dec.header().and_then(|h| h.filename()).map(String::from_utf8_lossy);
+        let name = dec
+            .header()
+            .and_then(|h| h.filename())
+            .map(String::from_utf8_lossy);
         let info = match name {
             Some(n) => format!("gzip \"{n}\""),
             None => "gzip".to_string(),
@@ -47,7 +50,13 @@ impl Handler for Gzip {
         let name = dec
             .header()
             .and_then(|h| h.filename())
-            .map(|n| String::from_utf8_lossy(n).rsplit('/').next().unwrap_or("").to_string())
+            .map(|n| {
+                String::from_utf8_lossy(n)
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
             .filter(|n| !n.is_empty() && n != "." && n != "..")
             .unwrap_or_else(|| "data".to_string());
         let mut src = (&first[..got]).chain(&mut dec);

@@ -57,12 +57,17 @@ impl Handler for Squashfs {
             human_size(block_size.into()),
             human_size(bytes_used)
         );
-        Some(Probe { len: Some(bytes_used), info })
+        Some(Probe {
+            len: Some(bytes_used),
+            info,
+        })
     }
 
     fn extract(&self, data: &[u8], probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
         let declared = probe.len.unwrap_or(data.len() as u64);
-        let len = usize::try_from(declared).unwrap_or(usize::MAX).min(data.len());
+        let len = usize::try_from(declared)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
         if (len as u64) < declared {
             out.problem(format!(
                 "truncated: superblock says {declared} bytes, {} present",

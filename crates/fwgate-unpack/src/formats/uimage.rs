@@ -96,7 +96,10 @@ impl Handler for UImage {
             comp_name(h[31]),
             human_size(size)
         );
-        Some(Probe { len: Some(HEADER as u64 + size), info })
+        Some(Probe {
+            len: Some(HEADER as u64 + size),
+            info,
+        })
     }
 
     fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
@@ -140,7 +143,10 @@ fn extract_multi(payload: &[u8], out: &mut Output<'_>) -> Result<()> {
         let end = at.saturating_add(n).min(payload.len());
         out.file(&format!("part-{i}"), &mut &payload[at..end], 0o644)?;
         if end - at < n {
-            out.problem(format!("part {i} truncated: {n} bytes declared, {} present", end - at));
+            out.problem(format!(
+                "part {i} truncated: {n} bytes declared, {} present",
+                end - at
+            ));
             break;
         }
         at = end.saturating_add(3) & !3;

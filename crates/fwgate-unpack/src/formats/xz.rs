@@ -27,7 +27,10 @@ impl Handler for Xz {
         if flags[0] != 0 || crc32fast::hash(flags).to_le_bytes() != crc {
             return None;
         }
-        decodes(XzDecoder::new(data), DRY_RUN).then(|| Probe { len: None, info: "xz".to_string() })
+        decodes(XzDecoder::new(data), DRY_RUN).then(|| Probe {
+            len: None,
+            info: "xz".to_string(),
+        })
     }
 
     fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
