@@ -151,3 +151,38 @@ fn refuses_a_non_empty_output_directory() {
     let err = unpack(&sample("clean.bin"), tmp.path(), Limits::default()).unwrap_err();
     assert!(err.to_string().contains("not empty"), "{err}");
 }
+
+#[test]
+fn corrupted_squashfs_never_panics_and_keeps_the_kernel() {
+    let data = std::fs::read(sample("router.bin")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // Deterministic corruption at 40 places in the SquashFS: superblock, tables, data.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..40 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut bad = data.clone();
+        let at = 0x20000
+            + if i < 10 {
+                (x % 96) as usize
+            } else {
+                (x % 797_158) as usize
+            };
+        bad[at] ^= (x >> 32) as u8 | 1;
+        let path = tmp.path().join(format!("bad{i}.bin"));
+        std::fs::write(&path, &bad).unwrap();
+        let tree = unpack(
+            &path,
+            &tmp.path().join(format!("out{i}")),
+            Limits::default(),
+        )
+        .unwrap();
+        assert!(
+            tree.nodes
+                .iter()
+                .any(|n| n.origin.formats == ["uimage", "gzip"]),
+            "corruption at {at:#x} lost the kernel"
+        );
+    }
+}

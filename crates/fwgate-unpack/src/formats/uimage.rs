@@ -140,6 +140,8 @@ fn extract_multi(payload: &[u8], out: &mut Output<'_>) -> Result<()> {
         sizes.push(n as usize);
     }
     for (i, n) in sizes.into_iter().enumerate() {
+        // Alignment after the previous part may step past the end of a hostile payload.
+        at = at.min(payload.len());
         let end = at.saturating_add(n).min(payload.len());
         out.file(&format!("part-{i}"), &mut &payload[at..end], 0o644)?;
         if end - at < n {
@@ -152,4 +154,67 @@ fn extract_multi(payload: &[u8], out: &mut Output<'_>) -> Result<()> {
         at = end.saturating_add(3) & !3;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A uImage header over `payload` with valid CRCs.
+    pub(crate) fn image(kind: u8, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0u8; HEADER];
+        h[..4].copy_from_slice(&[0x27, 0x05, 0x19, 0x56]);
+        h[12..16].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+        h[24..28].copy_from_slice(&crc32fast::hash(payload).to_be_bytes());
+        h[28] = 5;
+        h[29] = 2;
+        h[30] = kind;
+        h[32..36].copy_from_slice(b"test");
+        let crc = crc32fast::hash(&h);
+        h[4..8].copy_from_slice(&crc.to_be_bytes());
+        h.extend_from_slice(payload);
+        h
+    }
+
+    #[test]
+    fn probe_checks_header_crc() {
+        let img = image(2, b"kernel");
+        assert!(UImage.probe(&img).is_some());
+        let mut bad = img.clone();
+        bad[40] ^= 1;
+        assert!(UImage.probe(&bad).is_none());
+    }
+
+    #[test]
+    fn hostile_multi_image_table_does_not_panic() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Table: parts of 5 and 1 bytes, but the payload ends right after the first part
+        // (17 bytes), so aligning to the second part (offset 20) steps past the end.
+        let mut payload = Vec::new();
+        for n in [5u32, 1, 0] {
+            payload.extend_from_slice(&n.to_be_bytes());
+        }
+        payload.extend_from_slice(b"abcde");
+        let path = tmp.path().join("multi.bin");
+        std::fs::write(&path, image(TYPE_MULTI, &payload)).unwrap();
+        let tree = crate::unpack(&path, &tmp.path().join("out"), crate::Limits::default()).unwrap();
+        let parts: Vec<_> = tree
+            .nodes
+            .iter()
+            .map(|n| (n.origin.inner_path.as_str(), n.size))
+            .collect();
+        assert_eq!(parts, [("/part-0", 5), ("/part-1", 0)]);
+        assert!(
+            tree.problems
+                .iter()
+                .any(|p| p.message.contains("part 1 truncated")),
+            "{:?}",
+            tree.problems
+        );
+        assert!(
+            !tree.problems.iter().any(|p| p.message.contains("panic")),
+            "{:?}",
+            tree.problems
+        );
+    }
 }
