@@ -47,6 +47,20 @@ fn expr(value: &str, secrets: &HashMap<&str, String>, env: &HashMap<String, Stri
     out
 }
 
+/// An artifact path a template keeps: the signature exists exactly when the job signed,
+/// everything else always (the templates keep artifacts `always`).
+fn check_artifact(path: &str, work: &Path, signed: bool) {
+    if path.ends_with(".minisig") {
+        assert_eq!(
+            Path::new(path).exists(),
+            signed,
+            "signature presence: {path}"
+        );
+    } else {
+        assert!(work.join(path).exists(), "{path} missing");
+    }
+}
+
 /// Runs the Prepare-key and Release-gate steps of the GitHub workflow in `work`.
 fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
     let wf = load("ci/github-actions.yml");
@@ -119,15 +133,7 @@ fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
         .unwrap();
     for p in paths.lines().map(str::trim).filter(|p| !p.is_empty()) {
         let p = expr(p, &HashMap::new(), &env);
-        if p.ends_with(".minisig") {
-            assert_eq!(
-                Path::new(&p).exists(),
-                ok && key.is_some(),
-                "signature presence"
-            );
-        } else {
-            assert!(work.join(&p).exists(), "{p} missing");
-        }
+        check_artifact(&p, work, ok && key.is_some());
     }
     ok
 }
@@ -165,15 +171,7 @@ fn run_gitlab(image: &Path, key: Option<&Path>, work: &Path) -> bool {
             .as_str()
             .unwrap()
             .replace("$FIRMWARE", &image.display().to_string());
-        if p.ends_with(".minisig") {
-            assert_eq!(
-                Path::new(&p).exists(),
-                ok && key.is_some(),
-                "signature presence"
-            );
-        } else {
-            assert!(work.join(&p).exists(), "{p} missing");
-        }
+        check_artifact(&p, work, ok && key.is_some());
     }
     ok
 }

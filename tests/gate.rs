@@ -6,6 +6,7 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -20,6 +21,16 @@ fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (dir.join("release.key"), dir.join("release.pub"))
 }
 
+/// `fwgate gate IMAGE --key KEY --release 2.4.1 --evidence DIR`.
+fn gate(image: &Path, key: &Path, evidence: &Path) -> Command {
+    let mut c = fwgate();
+    c.arg("gate").arg(image).arg("--key").arg(key);
+    c.args(["--release", "2.4.1"])
+        .arg("--evidence")
+        .arg(evidence);
+    c
+}
+
 #[test]
 fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -27,16 +38,7 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
     let (key, _) = keygen(tmp.path());
     let evidence = tmp.path().join("evidence");
     let sarif = tmp.path().join("out.sarif");
-    let o = run(fwgate()
-        .arg("gate")
-        .arg(&image)
-        .arg("--key")
-        .arg(&key)
-        .args(["--release", "2.4.1"])
-        .arg("--evidence")
-        .arg(&evidence)
-        .arg("--sarif")
-        .arg(&sarif));
+    let o = run(gate(&image, &key, &evidence).arg("--sarif").arg(&sarif));
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     // Each planted problem, found where it was planted, for the right reason.
@@ -148,14 +150,7 @@ fn clean_image_passes_and_its_signature_verifies_with_minisign() {
     let tmp = tempfile::tempdir().unwrap();
     let image = sample_copy("clean.bin", tmp.path());
     let (key, public) = keygen(tmp.path());
-    let o = run(fwgate()
-        .arg("gate")
-        .arg(&image)
-        .arg("--key")
-        .arg(&key)
-        .args(["--release", "2.4.1"])
-        .arg("--evidence")
-        .arg(tmp.path().join("ev")));
+    let o = run(&mut gate(&image, &key, &tmp.path().join("ev")));
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     assert!(

@@ -95,18 +95,10 @@ pub struct RulesArgs {
     pub rules: Option<PathBuf>,
 }
 
+/// How an image is checked, shared by `scan` and `gate`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// A firmware image, or a directory holding an extracted file system.
-    #[arg(value_name = "IMAGE_OR_DIR")]
-    pub target: PathBuf,
-    /// Report format.
-    #[arg(long, default_value = "text", value_parser = clap::value_parser!(Format))]
-    pub format: Format,
-    /// Write the report here instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity.
+pub struct CheckArgs {
+    /// Fail (exit 1) when a finding is at or above this severity.
     #[arg(long, default_value = "high", value_name = "SEVERITY")]
     pub fail_on: Severity,
     /// Do not fail when part of the image could not be unpacked or read.
@@ -119,6 +111,32 @@ pub struct ScanArgs {
     pub rules: RulesArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+impl CheckArgs {
+    /// The policy these flags ask for, requiring `require` evidence.
+    pub fn policy(&self, require: Vec<String>) -> fwgate_evidence::Policy {
+        fwgate_evidence::Policy {
+            fail_on: self.fail_on,
+            allow_incomplete: self.allow_incomplete,
+            require,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A firmware image, or a directory holding an extracted file system.
+    #[arg(value_name = "IMAGE_OR_DIR")]
+    pub target: PathBuf,
+    /// Report format.
+    #[arg(long, default_value = "text", value_parser = clap::value_parser!(Format))]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Args)]
@@ -172,12 +190,6 @@ pub struct GateArgs {
     /// Release version, recorded in the evidence and the signature.
     #[arg(long, value_name = "VERSION")]
     pub release: Option<String>,
-    /// Findings at or above this severity fail the gate.
-    #[arg(long, default_value = "high", value_name = "SEVERITY")]
-    pub fail_on: Severity,
-    /// Accept an image part of which could not be unpacked or read.
-    #[arg(long)]
-    pub allow_incomplete: bool,
     /// Evidence directory (ledger and artifacts).
     #[arg(long, default_value = "fwgate-evidence", value_name = "DIR")]
     pub evidence: PathBuf,
@@ -187,13 +199,8 @@ pub struct GateArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Keep the extracted files here (new or empty directory) instead of a temporary one.
-    #[arg(long, value_name = "DIR")]
-    pub workdir: Option<PathBuf>,
     #[command(flatten)]
-    pub rules: RulesArgs,
-    #[command(flatten)]
-    pub limits: LimitArgs,
+    pub check: CheckArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -292,6 +292,14 @@ mod tests {
         );
     }
 
+    fn key_rule_source() -> &'static str {
+        let (_, bytes) = embedded::EMBEDDED
+            .iter()
+            .find(|(p, _)| p.ends_with("FWG-KEY-001.toml"))
+            .unwrap();
+        std::str::from_utf8(bytes).unwrap()
+    }
+
     fn load_one(path: &str, toml: &str) -> String {
         let mut files: Vec<(String, Vec<u8>)> = embedded::EMBEDDED
             .iter()
@@ -304,14 +312,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_errors_with_file_and_line() {
-        let src = std::str::from_utf8(
-            embedded::EMBEDDED
-                .iter()
-                .find(|(p, _)| p.ends_with("FWG-KEY-001.toml"))
-                .unwrap()
-                .1,
-        )
-        .unwrap();
+        let src = key_rule_source();
         let bad = src.replace("binary = true", "binary = true\nbinray = false");
         let line_of = |s: &str| 1 + bad[..bad.find(s).unwrap()].matches('\n').count();
         let err = load_one("secrets/FWG-KEY-001.toml", &bad);
@@ -327,14 +328,7 @@ mod tests {
 
     #[test]
     fn file_name_must_match_id() {
-        let src = std::str::from_utf8(
-            embedded::EMBEDDED
-                .iter()
-                .find(|(p, _)| p.ends_with("FWG-KEY-001.toml"))
-                .unwrap()
-                .1,
-        )
-        .unwrap();
+        let src = key_rule_source();
         let err = load_one("secrets/FWG-KEY-009.toml", src);
         assert!(err.contains("named FWG-KEY-009.toml"), "{err}");
     }

@@ -10,20 +10,20 @@ use crate::Outcome;
 pub fn run(a: GateArgs) -> Result<Outcome> {
     // Load the key first: a wrong password should fail before minutes of scanning.
     let key = a.key.as_deref().map(super::keys::load_secret).transpose()?;
-    let rules = super::load_rules(&a.rules)?;
-    let (report, _guard) =
-        super::scan::scan_target(&a.image, a.workdir.as_deref(), &rules, a.limits.limits())?;
+    let rules = super::load_rules(&a.check.rules)?;
+    let (report, _guard) = super::scan::scan_target(
+        &a.image,
+        a.check.workdir.as_deref(),
+        &rules,
+        a.check.limits.limits(),
+    )?;
     if report.target.kind != fwgate_scan::TargetKind::Image {
         anyhow::bail!(
             "{}: the gate takes a release image file, not a directory",
             a.image.display()
         );
     }
-    let policy = Policy {
-        fail_on: a.fail_on,
-        allow_incomplete: a.allow_incomplete,
-        ..Policy::default()
-    };
+    let policy = a.check.policy(Policy::default().require);
     let release = a
         .release
         .clone()
@@ -39,7 +39,7 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         &report,
         &release,
         scan_verdict.passed(),
-        a.fail_on.as_str(),
+        a.check.fail_on.as_str(),
         artifact,
     );
     let (record, _) = ledger.append(record, time::OffsetDateTime::now_utc())?;

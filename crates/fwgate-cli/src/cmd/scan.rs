@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use fwgate_evidence::Policy;
 use fwgate_scan::Report;
 
 use crate::args::ScanArgs;
@@ -40,8 +39,13 @@ pub fn scan_target(
 }
 
 pub fn run(a: ScanArgs) -> Result<Outcome> {
-    let rules = super::load_rules(&a.rules)?;
-    let (report, _guard) = scan_target(&a.target, a.workdir.as_deref(), &rules, a.limits.limits())?;
+    let rules = super::load_rules(&a.check.rules)?;
+    let (report, _guard) = scan_target(
+        &a.target,
+        a.check.workdir.as_deref(),
+        &rules,
+        a.check.limits.limits(),
+    )?;
     let mut buf = Vec::new();
     fwgate_report::render(&report, a.format, &mut buf)?;
     match &a.output {
@@ -51,12 +55,7 @@ pub fn run(a: ScanArgs) -> Result<Outcome> {
             .write_all(&buf)
             .context("writing to stdout")?,
     }
-    let policy = Policy {
-        fail_on: a.fail_on,
-        allow_incomplete: a.allow_incomplete,
-        require: Vec::new(),
-    };
-    let verdict = policy.judge_scan(&report);
+    let verdict = a.check.policy(Vec::new()).judge_scan(&report);
     for r in &verdict.reasons {
         eprintln!("fwgate: policy failed: {r}");
     }
