@@ -406,3 +406,15 @@ fn rules_self_test_from_the_repository_directory() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("all pass"));
 }
+
+#[test]
+fn committed_samples_match_their_sha256sums() {
+    let Some(sha256sum) = peer("sha256sum") else {
+        return;
+    };
+    let o = run(Command::new(sha256sum)
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(repo("firmware-samples")));
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).matches(": OK").count(), 2);
+}

@@ -3,7 +3,7 @@
 //! name. Editing or removing any earlier record breaks the chain, which `verify` reports.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -12,6 +12,22 @@ use crate::record::{Artifact, EvidenceRecord};
 use crate::{EvidenceError, Result};
 
 const LEDGER: &str = "ledger.jsonl";
+
+/// Parses ledger text into records with the digest of each line.
+fn parse(text: &str) -> Result<Vec<(EvidenceRecord, String)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(i, line)| {
+            let rec: EvidenceRecord =
+                serde_json::from_str(line).map_err(|e| EvidenceError::Ledger {
+                    line: i + 1,
+                    message: e.to_string(),
+                })?;
+            Ok((rec, sha256_hex(line.as_bytes())))
+        })
+        .collect()
+}
 const ARTIFACTS: &str = "artifacts";
 
 /// An evidence directory: `ledger.jsonl` and `artifacts/`.
@@ -66,23 +82,11 @@ impl Ledger {
     /// Every record with the digest of its line, in order.
     fn lines(&self) -> Result<Vec<(EvidenceRecord, String)>> {
         let path = self.dir.join(LEDGER);
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(&path, "read ledger")(e)),
-        };
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.is_empty())
-            .map(|(i, line)| {
-                let rec: EvidenceRecord =
-                    serde_json::from_str(line).map_err(|e| EvidenceError::Ledger {
-                        line: i + 1,
-                        message: e.to_string(),
-                    })?;
-                Ok((rec, sha256_hex(line.as_bytes())))
-            })
-            .collect()
+        match fs::read_to_string(&path) {
+            Ok(text) => parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io(&path, "read ledger")(e)),
+        }
     }
 
     /// All records, in order.
@@ -97,22 +101,28 @@ impl Ledger {
         mut record: EvidenceRecord,
         now: time::OffsetDateTime,
     ) -> Result<(EvidenceRecord, String)> {
-        let existing = self.lines()?;
+        let path = self.dir.join(LEDGER);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(io(&path, "open ledger"))?;
+        // Another gate appending to the same ledger waits here, so the chain cannot fork.
+        f.lock().map_err(io(&path, "lock ledger"))?;
+        let mut text = String::new();
+        f.read_to_string(&mut text)
+            .map_err(io(&path, "read ledger"))?;
+        let existing = parse(&text)?;
         record.seq = existing.len() as u64 + 1;
         record.prev = existing.last().map(|(_, d)| d.clone());
         record.recorded_at = now
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| EvidenceError::Catalog(e.to_string()))?;
         let line = serde_json::to_string(&record).map_err(|e| EvidenceError::Ledger {
-            line: 0,
+            line: existing.len() + 1,
             message: e.to_string(),
         })?;
-        let path = self.dir.join(LEDGER);
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path, "open ledger"))?;
         f.write_all(format!("{line}\n").as_bytes())
             .map_err(io(&path, "append to ledger"))?;
         f.sync_all().map_err(io(&path, "sync ledger"))?;
@@ -211,6 +221,32 @@ mod tests {
         // Removing a record is caught too.
         fs::write(&path, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
         assert!(ledger.verify().unwrap_err().to_string().contains("line 2"));
+    }
+
+    #[test]
+    fn concurrent_appends_keep_one_chain() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let ledger = Ledger::open(&dir).unwrap();
+                    for i in 0..8 {
+                        let a = ledger
+                            .store("r", "json", format!("{t}-{i}").as_bytes())
+                            .unwrap();
+                        ledger
+                            .append(record("fw.bin", "aa", a), time::OffsetDateTime::UNIX_EPOCH)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(Ledger::open(&dir).unwrap().verify().unwrap(), 48);
     }
 
     #[test]

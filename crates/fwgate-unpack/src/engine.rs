@@ -42,16 +42,19 @@ pub fn unpack_with_progress(
     limits: Limits,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Tree> {
-    let subject = Subject::of_file(image)?;
-    if subject.size > limits.max_file_bytes {
+    let size = fs::metadata(image)
+        .map_err(|e| UnpackError::io(image, "open", e))?
+        .len();
+    if size > limits.max_file_bytes {
         return Err(UnpackError::Limit(format!(
-            "{}: image is {} bytes, more than the {}-byte limit",
+            "{}: image is {size} bytes, more than the {}-byte limit",
             image.display(),
-            subject.size,
             limits.max_file_bytes
         )));
     }
+    // Read once; the digest is of exactly the bytes that are unpacked and scanned.
     let data = fs::read(image).map_err(|e| UnpackError::io(image, "read", e))?;
+    let subject = Subject::of_bytes(image, &data);
     let jail = Jail::create(out, limits)?;
     let tree = Tree {
         schema: MANIFEST_SCHEMA.to_string(),

@@ -25,6 +25,15 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Describes `bytes`, read from `path`.
+    pub fn of_bytes(path: &Path, bytes: &[u8]) -> Subject {
+        Subject {
+            name: file_name(path),
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+        }
+    }
+
     /// Hashes the file at `path` as a stream.
     pub fn of_file(path: &Path) -> Result<Subject> {
         let mut f = fs::File::open(path).map_err(|e| UnpackError::io(path, "open", e))?;
@@ -41,16 +50,18 @@ impl Subject {
             size += n as u64;
             h.update(&buf[..n]);
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         Ok(Subject {
-            name,
+            name: file_name(path),
             size,
             sha256: hex::encode(h.finalize()),
         })
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// What kind of file system object a node is.

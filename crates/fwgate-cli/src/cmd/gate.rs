@@ -77,7 +77,13 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
     );
     match key {
         Some(key) => {
-            let (path, _) = super::keys::sign_image(&a.image, &key, a.release.as_deref(), None)?;
+            let (path, _) = super::keys::sign_image(
+                &a.image,
+                &key,
+                a.release.as_deref(),
+                None,
+                Some(&report.target.subject.sha256),
+            )?;
             println!("signed    {} (key {})", path.display(), key.id);
         }
         None => println!("signed    no (give --key to sign on pass)"),

@@ -93,13 +93,25 @@ fn sig_path(image: &Path, explicit: Option<&Path>) -> PathBuf {
 }
 
 /// Signs `image` with `key`; returns the signature path and the trusted comment.
+/// With `expect_sha256`, refuses to sign unless the file still has that digest (the gate
+/// passes the digest of the bytes it scanned, so a file swapped meanwhile is never signed).
 pub fn sign_image(
     image: &Path,
     key: &SecretKey,
     release: Option<&str>,
     output: Option<&Path>,
+    expect_sha256: Option<&str>,
 ) -> Result<(PathBuf, String)> {
     let d = digests(image)?;
+    if let Some(expected) = expect_sha256 {
+        if d.sha256 != expected {
+            bail!(
+                "{}: the file changed after it was scanned (sha256 {} now, {expected} scanned); not signed",
+                image.display(),
+                d.sha256
+            );
+        }
+    }
     let name = image
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -123,7 +135,13 @@ pub fn sign_image(
 
 pub fn sign(a: SignArgs) -> Result<Outcome> {
     let key = load_secret(&a.key)?;
-    let (path, tc) = sign_image(&a.image, &key, a.release.as_deref(), a.output.as_deref())?;
+    let (path, tc) = sign_image(
+        &a.image,
+        &key,
+        a.release.as_deref(),
+        a.output.as_deref(),
+        None,
+    )?;
     println!("signed      {} with key {}", a.image.display(), key.id);
     println!("signature   {}", path.display());
     println!("trusted     {tc}");
@@ -161,5 +179,29 @@ pub fn verify(a: VerifyArgs) -> Result<Outcome> {
             Ok(Outcome::PolicyFailed)
         }
         Err(e) => Err(e).with_context(|| format!("{}: signature", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_changed_after_scanning_is_not_signed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let image = tmp.path().join("fw.bin");
+        fs::write(&image, b"scanned bytes").unwrap();
+        let scanned = digests(&image).unwrap().sha256;
+        fs::write(&image, b"swapped bytes").unwrap();
+        let key = SecretKey::generate().unwrap();
+        let err = sign_image(&image, &key, None, None, Some(&scanned)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("changed after it was scanned"),
+            "{err:#}"
+        );
+        assert!(!tmp.path().join("fw.bin.minisig").exists());
+        fs::write(&image, b"scanned bytes").unwrap();
+        sign_image(&image, &key, None, None, Some(&scanned)).unwrap();
+        assert!(tmp.path().join("fw.bin.minisig").exists());
     }
 }
