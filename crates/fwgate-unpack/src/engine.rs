@@ -95,7 +95,11 @@ pub fn unpack_with_progress(
         });
         match run.carve(data, &item) {
             Ok(found) => {
-                if first && found.is_empty() {
+                let recognised =
+                    run.tree.regions.iter().any(|r| {
+                        r.file.is_empty() && matches!(r.kind, RegionKind::Container { .. })
+                    });
+                if first && !recognised {
                     run.problem(
                         "",
                         None,
@@ -114,6 +118,9 @@ pub fn unpack_with_progress(
         }
         first = false;
     }
+    run.tree
+        .regions
+        .sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
     Ok(run.tree)
 }
 
@@ -167,7 +174,16 @@ impl Run<'_> {
         let mut claimed: Vec<(u64, u64)> = Vec::new();
         let mut found = Vec::new();
         let mut cursor = 0usize;
-        for (n, (start, handler)) in candidates(data).into_iter().enumerate() {
+        let (candidates, capped) = candidates(data);
+        if capped {
+            self.problem(
+                &item.rel,
+                None,
+                None,
+                format!("more than {MAX_HITS_PER_MAGIC} occurrences of one signature; only the first were examined"),
+            );
+        }
+        for (n, (start, handler)) in candidates.into_iter().enumerate() {
             if start < cursor {
                 continue;
             }
@@ -294,27 +310,60 @@ impl Run<'_> {
             at = end;
         }
         push(&mut self.tree, at, data.len() as u64);
-        self.tree
-            .regions
-            .sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
     }
 }
 
-/// Every offset where some handler's magic appears, with the handler, in offset order.
-fn candidates(data: &[u8]) -> Vec<(usize, &'static dyn Handler)> {
+/// At most this many occurrences of one magic are examined per file, so that a file made of
+/// repeated signatures cannot exhaust memory.
+const MAX_HITS_PER_MAGIC: usize = 1 << 18;
+
+/// Every offset where some handler's magic appears, with the handler, in offset order; and
+/// whether some magic had more occurrences than are examined.
+fn candidates(data: &[u8]) -> (Vec<(usize, &'static dyn Handler)>, bool) {
     let mut out = Vec::new();
+    let mut capped = false;
     for (order, handler) in HANDLERS.iter().enumerate() {
         for magic in handler.magics() {
-            for pos in memchr::memmem::find_iter(data, magic) {
+            let mut hits = memchr::memmem::find_iter(data, magic);
+            for pos in hits.by_ref().take(MAX_HITS_PER_MAGIC) {
                 if let Some(start) = pos.checked_sub(handler.magic_offset()) {
                     out.push((start, order));
                 }
             }
+            capped |= hits.next().is_some();
         }
     }
     out.sort_unstable();
     out.dedup();
-    out.into_iter()
+    let out = out
+        .into_iter()
         .map(|(start, order)| (start, HANDLERS[order]))
-        .collect()
+        .collect();
+    (out, capped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_of_repeated_signatures_is_bounded_and_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("magic.bin");
+        // 300 000 gzip signatures (flags 0x1f: every optional field), none valid.
+        std::fs::write(&path, [0x1f, 0x8b, 0x08].repeat(300_000)).unwrap();
+        let tree = unpack(&path, &tmp.path().join("out"), Limits::default()).unwrap();
+        assert!(tree.nodes.is_empty());
+        let messages: Vec<_> = tree.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("only the first were examined")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("no known container")),
+            "{messages:?}"
+        );
+    }
 }

@@ -24,6 +24,10 @@ pub fn handler(id: &str) -> Option<&'static dyn Handler> {
 /// How many bytes a stream decoder must produce in a probe's dry run.
 pub(crate) const DRY_RUN: usize = 32 * 1024;
 
+/// How much input a stream probe's dry run may read: plenty for `DRY_RUN` bytes of output,
+/// and a bound on the work a false signature costs.
+pub(crate) const PROBE_WINDOW: usize = 128 * 1024;
+
 /// A decoder's dry run: true when it yields `want` bytes, or ends cleanly before that.
 pub(crate) fn decodes(mut dec: impl std::io::Read, want: usize) -> bool {
     let mut buf = [0u8; 4096];

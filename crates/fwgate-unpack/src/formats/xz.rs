@@ -2,7 +2,7 @@
 
 use liblzma::bufread::XzDecoder;
 
-use crate::formats::{decodes, DRY_RUN};
+use crate::formats::{decodes, DRY_RUN, PROBE_WINDOW};
 use crate::handler::{Handler, Output, Probe};
 use crate::Result;
 
@@ -27,7 +27,8 @@ impl Handler for Xz {
         if flags[0] != 0 || crc32fast::hash(flags).to_le_bytes() != crc {
             return None;
         }
-        decodes(XzDecoder::new(data), DRY_RUN).then(|| Probe {
+        let window = &data[..data.len().min(PROBE_WINDOW)];
+        decodes(XzDecoder::new(window), DRY_RUN).then(|| Probe {
             len: None,
             info: "xz".to_string(),
         })
