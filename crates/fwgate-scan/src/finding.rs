@@ -24,6 +24,16 @@ pub struct Hit {
     pub digest_of: Vec<u8>,
 }
 
+/// What a matcher reports for one file: its hits, and notes on work it declined to do
+/// (which become problems in the report, so an unchecked part is never silent).
+#[derive(Debug, Default)]
+pub struct Matches {
+    /// What was found.
+    pub hits: Vec<Hit>,
+    /// What was not checked, and why.
+    pub skipped: Vec<String>,
+}
+
 /// Where a finding is inside the image.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Location {

@@ -17,7 +17,7 @@ mod severity;
 
 pub use error::{Result, ScanError};
 pub use finding::{
-    Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
+    Coverage, Finding, Hit, Location, Matches, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
 };
 pub use rule::{Allowlist, Expect, RuleFile, RuleMeta, TestCase};
 pub use ruleset::{DataFiles, Rule, RuleSet};

@@ -6,7 +6,7 @@ use std::path::Path;
 use globset::{GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::finding::Hit;
+use crate::finding::Matches;
 use crate::matchers::Matcher;
 use crate::rule::{Expect, RuleFile, RuleMeta};
 use crate::{Result, ScanError};
@@ -48,8 +48,8 @@ impl Rule {
     }
 
     /// Runs the rule on one file's content.
-    pub fn check(&self, content: &[u8], hits: &mut Vec<Hit>) -> Result<()> {
-        self.matcher.check(content, hits)
+    pub fn check(&self, content: &[u8]) -> Matches {
+        self.matcher.check(content)
     }
 
     /// The rule's public description.
@@ -183,10 +183,11 @@ impl RuleSet {
         let mut ran = 0;
         for rule in &self.rules {
             for (i, case) in rule.file.tests.iter().enumerate() {
-                let mut hits = Vec::new();
-                if rule.applies_to(case.path.trim_start_matches('/')) {
-                    rule.check(case.content.as_bytes(), &mut hits)?;
-                }
+                let hits = if rule.applies_to(case.path.trim_start_matches('/')) {
+                    rule.check(case.content.as_bytes()).hits
+                } else {
+                    Vec::new()
+                };
                 let ok = match case.expect {
                     Expect::Match => !hits.is_empty(),
                     Expect::NoMatch => hits.is_empty(),

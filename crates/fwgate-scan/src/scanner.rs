@@ -52,11 +52,11 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
         coverage.files_scanned += 1;
         coverage.bytes_scanned += content.len() as u64;
         for rule in applicable {
-            let mut hits = Vec::new();
-            if let Err(e) = rule.check(&content, &mut hits) {
-                problems.push(problem(&node.path, format!("{}: {e}", rule.file.id)));
+            let found = rule.check(&content);
+            for note in found.skipped {
+                problems.push(problem(&node.path, format!("{}: {note}", rule.file.id)));
             }
-            for hit in hits {
+            for hit in found.hits {
                 let mut h = Sha256::new();
                 for part in [
                     rule.file.id.as_bytes(),

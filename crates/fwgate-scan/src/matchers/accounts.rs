@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::finding::Hit;
+use crate::finding::{Hit, Matches};
 use crate::ruleset::DataFiles;
 
 /// The `accounts` matcher as written in a rule file.
@@ -104,6 +105,31 @@ fn looks_like_hash(field: &str) -> bool {
     }
 }
 
+/// Highest work factors cracked: bcrypt cost 12, sha-crypt 50 000 rounds (the default is
+/// 5 000). A hash asking for more is reported as not checked, not tried: a hostile image could
+/// otherwise hold the gate for hours with `$2b$31$`.
+const MAX_BCRYPT_COST: u32 = 12;
+const MAX_SHA_ROUNDS: u64 = 50_000;
+/// Cracking time allowed per account file.
+const CRACK_BUDGET: Duration = Duration::from_secs(20);
+
+/// Why a hash is too expensive to try, if it is.
+fn too_costly(hash: &str) -> Option<String> {
+    let mut parts = hash.split('$').skip(1);
+    match (parts.next(), parts.next()) {
+        (Some("2a" | "2b" | "2y"), Some(cost)) => {
+            let cost: u32 = cost.parse().unwrap_or(u32::MAX);
+            (cost > MAX_BCRYPT_COST)
+                .then(|| format!("bcrypt cost {cost} is over {MAX_BCRYPT_COST}"))
+        }
+        (Some("5" | "6"), Some(r)) => {
+            let rounds: u64 = r.strip_prefix("rounds=")?.parse().unwrap_or(u64::MAX);
+            (rounds > MAX_SHA_ROUNDS).then(|| format!("{rounds} rounds is over {MAX_SHA_ROUNDS}"))
+        }
+        _ => None,
+    }
+}
+
 fn algorithm(hash: &str) -> &'static str {
     match hash.split('$').nth(1) {
         Some("1") => "md5-crypt",
@@ -129,8 +155,10 @@ impl Accounts {
             .map(|pw| pw.chars().count())
     }
 
-    pub(crate) fn check(&self, content: &[u8], hits: &mut Vec<Hit>) {
+    pub(crate) fn check(&self, content: &[u8], found: &mut Matches) {
         let text = String::from_utf8_lossy(content);
+        let deadline = Instant::now() + CRACK_BUDGET;
+        let mut unchecked = 0usize;
         for (i, line) in text.lines().enumerate() {
             let mut fields = line.split(':');
             let (Some(user), Some(pw)) = (fields.next(), fields.next()) else {
@@ -141,7 +169,7 @@ impl Accounts {
             }
             let line_no = Some(i as u32 + 1);
             match self.check {
-                AccountCheck::EmptyPassword if pw.is_empty() => hits.push(Hit {
+                AccountCheck::EmptyPassword if pw.is_empty() => found.hits.push(Hit {
                     line: line_no,
                     message: format!(
                         "account '{user}' has an empty password: it logs in without one"
@@ -150,8 +178,19 @@ impl Accounts {
                     digest_of: format!("{user}:").into_bytes(),
                 }),
                 AccountCheck::DefaultPassword if looks_like_hash(pw) => {
+                    if let Some(why) = too_costly(pw) {
+                        found.skipped.push(format!(
+                            "account '{user}' (line {}): password not checked: {why}",
+                            i + 1
+                        ));
+                        continue;
+                    }
+                    if Instant::now() > deadline {
+                        unchecked += 1;
+                        continue;
+                    }
                     if let Some(len) = self.crack(user, pw) {
-                        hits.push(Hit {
+                        found.hits.push(Hit {
                             line: line_no,
                             message: format!(
                                 "account '{user}' has a well-known default password ({} hash cracked offline against the default-credentials list; {len} characters, not shown)",
@@ -164,6 +203,12 @@ impl Accounts {
                 }
                 _ => {}
             }
+        }
+        if unchecked > 0 {
+            found.skipped.push(format!(
+                "{unchecked} more password hash(es) not checked: the {}s cracking budget per file was spent",
+                CRACK_BUDGET.as_secs()
+            ));
         }
     }
 }
@@ -182,5 +227,25 @@ mod tests {
         assert!(!looks_like_hash("$1$$"));
         assert!(!looks_like_hash("$9$a$b"));
         assert!(!looks_like_hash("!$1$acme0001$abcdefghijklmnopqrstuv"));
+    }
+
+    #[test]
+    fn costly_hashes_are_reported_not_tried() {
+        let accounts = Accounts {
+            check: AccountCheck::DefaultPassword,
+            pairs: vec![],
+            passwords: vec!["admin".into()],
+        };
+        let shadow = "a:$2b$31$abcdefghijklmnopqrstuuN6Yt1v0nQYzQ0oU1t2b8vQy9xkH0mG:1::\nb:$6$rounds=999999999$salt$hash:1::\n";
+        let mut found = Matches::default();
+        let t = Instant::now();
+        accounts.check(shadow.as_bytes(), &mut found);
+        assert!(t.elapsed() < Duration::from_secs(1));
+        assert!(found.hits.is_empty());
+        assert_eq!(found.skipped.len(), 2, "{:?}", found.skipped);
+        assert!(
+            found.skipped[0].contains("bcrypt cost 31")
+                && found.skipped[1].contains("999999999 rounds")
+        );
     }
 }

@@ -6,9 +6,8 @@ mod pattern;
 
 use serde::Deserialize;
 
-use crate::finding::Hit;
+use crate::finding::Matches;
 use crate::ruleset::DataFiles;
-use crate::Result;
 
 pub use accounts::{AccountCheck, AccountsSpec};
 pub use pattern::PatternSpec;
@@ -51,12 +50,13 @@ impl MatcherSpec {
 }
 
 impl Matcher {
-    /// Runs the matcher on one file's bytes; each hit goes to `hits`.
-    pub fn check(&self, content: &[u8], hits: &mut Vec<Hit>) -> Result<()> {
+    /// Runs the matcher on one file's bytes.
+    pub fn check(&self, content: &[u8]) -> Matches {
+        let mut found = Matches::default();
         match self {
-            Matcher::Pattern(p) => p.check(content, hits),
-            Matcher::Accounts(a) => a.check(content, hits),
+            Matcher::Pattern(p) => p.check(content, &mut found),
+            Matcher::Accounts(a) => a.check(content, &mut found),
         }
-        Ok(())
+        found
     }
 }

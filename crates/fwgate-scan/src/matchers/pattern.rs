@@ -3,7 +3,7 @@
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-use crate::finding::Hit;
+use crate::finding::{Hit, Matches};
 
 /// The `pattern` matcher as written in a rule file.
 #[derive(Debug, Clone, Deserialize)]
@@ -57,28 +57,31 @@ fn is_binary(content: &[u8]) -> bool {
     content[..content.len().min(8192)].contains(&0)
 }
 
+/// How far around a match to look for the line it is on (comments, excerpt). Lines of
+/// configuration are short; binary files may have no newline at all.
+const CONTEXT: usize = 4096;
+
 impl Pattern {
-    pub(crate) fn check(&self, content: &[u8], hits: &mut Vec<Hit>) {
+    pub(crate) fn check(&self, content: &[u8], found: &mut Matches) {
         if !self.spec.binary && is_binary(content) {
             return;
         }
         let mut count = 0usize;
         let mut last_line = 0usize;
+        // Line tracking advances with the matches: linear in the file, however many match.
+        let (mut line_no, mut line_start, mut pos) = (1usize, 0usize, 0usize);
         for caps in self.re.captures_iter(content) {
             let Some(m) = caps.get(0) else { continue };
-            let line_start = content[..m.start()]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1);
-            let line_end = content[m.end()..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(content.len(), |p| m.end() + p);
-            let before = &content[line_start..m.start()];
-            if self.spec.skip_comments && before.contains(&b'#') {
+            let seg = &content[pos..m.start()];
+            line_no += memchr::memchr_iter(b'\n', seg).count();
+            if let Some(p) = memchr::memrchr(b'\n', seg) {
+                line_start = pos + p + 1;
+            }
+            pos = m.start();
+            let from = line_start.max(m.start().saturating_sub(CONTEXT));
+            if self.spec.skip_comments && content[from..m.start()].contains(&b'#') {
                 continue;
             }
-            let line_no = 1 + content[..m.start()].iter().filter(|&&b| b == b'\n').count();
             if line_no == last_line {
                 continue;
             }
@@ -91,13 +94,12 @@ impl Pattern {
             if let Some(g) = caps.get(1) {
                 label = label.replace("$1", &String::from_utf8_lossy(g.as_bytes()));
             }
-            let evidence = if self.spec.redact {
-                None
-            } else {
-                let text = String::from_utf8_lossy(&content[line_start..line_end]);
-                Some(shorten(text.trim()))
-            };
-            hits.push(Hit {
+            let evidence = (!self.spec.redact).then(|| {
+                let tail = &content[m.end()..content.len().min(m.end() + CONTEXT)];
+                let to = memchr::memchr(b'\n', tail).map_or(m.end() + tail.len(), |p| m.end() + p);
+                shorten(String::from_utf8_lossy(&content[from..to]).trim())
+            });
+            found.hits.push(Hit {
                 line: Some(line_no as u32),
                 message: label,
                 evidence,
@@ -105,7 +107,7 @@ impl Pattern {
             });
         }
         if count > self.spec.max_per_file {
-            if let Some(last) = hits.last_mut() {
+            if let Some(last) = found.hits.last_mut() {
                 last.message.push_str(&format!(
                     " (and {} more in this file)",
                     count - self.spec.max_per_file
@@ -123,5 +125,51 @@ fn shorten(s: &str) -> String {
         let mut t: String = s.chars().take(157).collect();
         t.push_str("...");
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(regex: &str) -> Pattern {
+        PatternSpec {
+            paths: vec!["**".into()],
+            regex: regex.into(),
+            skip_comments: true,
+            binary: true,
+            redact: false,
+            label: "x".into(),
+            max_per_file: 3,
+        }
+        .compile()
+        .unwrap()
+    }
+
+    #[test]
+    fn lines_comments_and_limits() {
+        let p = pattern(r"\btelnetd\b");
+        let mut found = Matches::default();
+        p.check(
+            b"a\n# telnetd\nb\n  telnetd -l /bin/sh\ntelnetd\ntelnetd\ntelnetd\n",
+            &mut found,
+        );
+        let lines: Vec<_> = found.hits.iter().map(|h| h.line).collect();
+        assert_eq!(lines, [Some(4), Some(5), Some(6)]);
+        assert_eq!(
+            found.hits[0].evidence.as_deref(),
+            Some("telnetd -l /bin/sh")
+        );
+        assert!(found.hits[2].message.ends_with("(and 1 more in this file)"));
+    }
+
+    #[test]
+    fn many_matches_in_a_file_without_newlines_stay_linear() {
+        // 400k matches in 4.4 MB without a newline: quadratic line tracking would take minutes.
+        let data = b"PRIVATE KEY".repeat(400_000);
+        let mut found = Matches::default();
+        pattern("PRIVATE KEY").check(&data, &mut found);
+        assert_eq!(found.hits.len(), 1, "one line, reported once");
+        assert!(found.hits[0].evidence.as_ref().unwrap().len() <= 160);
     }
 }
