@@ -81,14 +81,17 @@ H
 }
 
 # --- a kernel-like blob: a banner, pseudo-random "code", zero-filled .bss; then gzip --------
-make_kernel() {
+make_kernel_raw() {
   local out=$1
   {
     printf 'Linux version 4.14.241 (builder@acme) (gcc version 8.4.0) #1 SMP PREEMPT\n'
     head -c 98304 /dev/zero | openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 0 2>/dev/null
     head -c 65536 /dev/zero
-  } > "$work/vmlinux"
-  gzip -9 -n -c "$work/vmlinux" > "$out"
+  } > "$out"
+}
+make_kernel() {
+  make_kernel_raw "$work/vmlinux"
+  gzip -9 -n -c "$work/vmlinux" > "$1"
 }
 
 # --- assemble a raw flash image: uImage kernel, 0xff padding to 64 KiB, squashfs root -------
@@ -106,7 +109,12 @@ assemble() {
   echo "$name: $(stat -c %s "$here/$name") bytes (uImage $ksize + pad $pad + squashfs $(stat -c %s "$work/rootfs.sqfs"))"
 }
 
+# Which images to build: all by default, or those named (router clean legacy).
+targets=" ${*:-router clean legacy} "
+want() { case "$targets" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 # --- router.bin: the planted problems a gate must catch -------------------------------------
+if want router; then
 r="$work/router-root"
 make_rootfs "$r"
 # root's password: md5-crypt of "admin", a well-known default; guest: empty password.
@@ -135,8 +143,10 @@ mkdir -p "$r/etc/ssl/private"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$r/etc/ssl/private/server.key" 2>/dev/null
 chmod 0600 "$r/etc/ssl/private/server.key"
 assemble router.bin "$r"
+fi
 
 # --- clean.bin: built the same way, none of those problems ----------------------------------
+if want clean || want legacy; then
 c="$work/clean-root"
 make_rootfs "$c"
 # root locked; admin has a per-device random password (sha512-crypt).
@@ -160,7 +170,22 @@ ifconfig lo 127.0.0.1 up
 crond
 R
 chmod 0755 "$c/etc/init.d/rcS"
-assemble clean.bin "$c"
+want clean && assemble clean.bin "$c"
+fi
 
-(cd "$here" && sha256sum router.bin clean.bin > SHA256SUMS)
+# --- legacy.bin: the clean root the way older vendor builds ship it -------------------------
+# An lzma-alone kernel in the uImage (mkimage -C lzma) and a gzip-compressed SquashFS.
+if want legacy; then
+  make_kernel_raw "$work/vmlinux"
+  xz --format=lzma -9 -c "$work/vmlinux" > "$work/kernel.lzma"
+  mkimage -A mips -O linux -T kernel -C lzma -a 0x80060000 -e 0x80060000 \
+    -n "Linux-2.6.36" -d "$work/kernel.lzma" "$work/uImage" >/dev/null
+  mksquashfs "$c" "$work/rootfs.sqfs" -comp gzip -noappend -all-root -no-progress -quiet >/dev/null
+  ksize=$(stat -c %s "$work/uImage")
+  pad=$(( (65536 - ksize % 65536) % 65536 ))
+  { cat "$work/uImage"; head -c "$pad" /dev/zero | tr '\0' '\377'; cat "$work/rootfs.sqfs"; } > "$here/legacy.bin"
+  echo "legacy.bin: $(stat -c %s "$here/legacy.bin") bytes"
+fi
+
+(cd "$here" && sha256sum router.bin clean.bin legacy.bin > SHA256SUMS)
 echo "done: $(cat "$here/SHA256SUMS" | tr '\n' ' ')"

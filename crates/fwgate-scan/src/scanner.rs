@@ -109,6 +109,7 @@ fn problem(file: &str, message: String) -> Problem {
         format: None,
         offset: None,
         message,
+        key: None,
     }
 }
 

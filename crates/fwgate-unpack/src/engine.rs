@@ -1,14 +1,24 @@
 //! The extraction driver: find candidates by magic, probe them, extract through the jail,
 //! account for every byte range, and recurse into what was extracted.
+//!
+//! The coverage rule: in the image and in every raw payload (a kernel, a decompressed
+//! stream), each byte is examined by a container that *used* it, is padding, or is a
+//! problem. A container's declared length never hides bytes: a candidate is skipped only
+//! when it lies inside bytes some container's structures used, so whatever a container
+//! claims but does not use is probed, carved and accounted like any other gap.
 
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
+use crate::coverage::{classify_leaf, Ranges};
 use crate::error::error_chain;
-use crate::formats::HANDLERS;
-use crate::handler::{Handler, Output};
+use crate::formats::{Recogniser, HANDLERS, RECOGNISERS};
+use crate::handler::{Handler, Output, Probe};
 use crate::jail::Jail;
+use crate::source::Source;
 use crate::tree::{NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA};
 use crate::{Limits, Result, UnpackError};
 
@@ -18,6 +28,8 @@ struct Pending {
     rel: String,
     depth: usize,
     formats: Vec<String>,
+    /// A raw payload (or the image): its bytes must all be accounted for.
+    raw: bool,
 }
 
 struct Run<'p> {
@@ -29,8 +41,9 @@ struct Run<'p> {
 /// Unpacks `image` into the new or empty directory `out`, recursively, within `limits`.
 ///
 /// Returns the manifest. Problems with parts of the image (a corrupt container, a refused
-/// path, a limit reached) are recorded in [`Tree::problems`] and everything else is still
-/// extracted; only failing to read the image or create the output is an `Err`.
+/// path, a limit reached, bytes nothing understood) are recorded in [`Tree::problems`] and
+/// everything else is still extracted; only failing to read the image or create the output
+/// is an `Err`.
 pub fn unpack(image: &Path, out: &Path, limits: Limits) -> Result<Tree> {
     unpack_with_progress(image, out, limits, &mut |_| {})
 }
@@ -42,24 +55,24 @@ pub fn unpack_with_progress(
     limits: Limits,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Tree> {
-    let size = fs::metadata(image)
-        .map_err(|e| UnpackError::io(image, "open", e))?
-        .len();
-    if size > limits.max_file_bytes {
+    let src = Source::open(image).map_err(|e| UnpackError::io(image, "open", e))?;
+    if src.len() > limits.max_file_bytes {
         return Err(UnpackError::Limit(format!(
-            "{}: image is {size} bytes, more than the {}-byte limit",
+            "{}: image is {} bytes, more than the {}-byte limit",
             image.display(),
+            src.len(),
             limits.max_file_bytes
         )));
     }
-    // Read once; the digest is of exactly the bytes that are unpacked and scanned.
-    let data = fs::read(image).map_err(|e| UnpackError::io(image, "read", e))?;
-    let subject = Subject::of_bytes(image, &data);
+    // The digest is taken through the same open file that is carved, and again at the end:
+    // an image that changes while it is unpacked is an error, so the digest is of exactly
+    // the bytes that were examined.
+    let subject = Subject::of_source(image, &src)?;
     let jail = Jail::create(out, limits)?;
     let tree = Tree {
         schema: MANIFEST_SCHEMA.to_string(),
         root: jail.root().to_path_buf(),
-        image: Some(subject),
+        image: Some(subject.clone()),
         nodes: Vec::new(),
         regions: Vec::new(),
         problems: Vec::new(),
@@ -73,18 +86,14 @@ pub fn unpack_with_progress(
         rel: String::new(),
         depth: 0,
         formats: Vec::new(),
+        raw: true,
     }];
-    let mut first = true;
     while let Some(item) = queue.pop() {
-        let bytes;
-        let data: &[u8] = if first {
-            &data
+        let file = if item.rel.is_empty() {
+            src.clone()
         } else {
-            match run.read_child(&item.rel) {
-                Some(b) => {
-                    bytes = b;
-                    &bytes
-                }
+            match run.open_child(&item.rel) {
+                Some(s) => s,
                 None => continue,
             }
         };
@@ -93,36 +102,37 @@ pub fn unpack_with_progress(
         } else {
             &item.rel
         });
-        match run.carve(data, &item) {
-            Ok(found) => {
-                let recognised =
-                    run.tree.regions.iter().any(|r| {
-                        r.file.is_empty() && matches!(r.kind, RegionKind::Container { .. })
-                    });
-                if first && !recognised {
-                    run.problem(
-                        "",
-                        None,
-                        None,
-                        "no known container format found in the image; nothing was extracted"
-                            .into(),
-                    );
-                }
-                // Depth-first in file order: push in reverse so the first file is carved first.
-                queue.extend(found.into_iter().rev());
-            }
+        match run.carve(&file, &item) {
+            // Depth-first in file order: push in reverse so the first file is carved first.
+            Ok(found) => queue.extend(found.into_iter().rev()),
             Err(e) => {
                 run.problem(&item.rel, None, None, format!("extraction stopped: {e}"));
                 break;
             }
         }
-        first = false;
+    }
+    if Subject::of_source(image, &src)?.sha256 != subject.sha256 {
+        return Err(UnpackError::Limit(format!(
+            "{}: the image changed while it was being unpacked",
+            image.display()
+        )));
     }
     run.tree
         .regions
         .sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
     Ok(run.tree)
 }
+
+/// A place where some handler's or recogniser's magic appears.
+#[derive(Clone, Copy)]
+enum Candidate {
+    Handler(&'static dyn Handler),
+    Recogniser(&'static Recogniser),
+}
+
+/// At most this many undecided probes are decoded in full per file; past that they are
+/// reported, so a file of crafted headers cannot make the engine decode it many times over.
+const MAX_UNDECIDED: usize = 64;
 
 impl Run<'_> {
     fn problem(&mut self, file: &str, format: Option<&str>, offset: Option<u64>, message: String) {
@@ -131,50 +141,41 @@ impl Run<'_> {
             format: format.map(str::to_string),
             offset,
             message,
+            key: None,
         });
     }
 
-    /// Loads an extracted file for carving, if it is not too large.
-    fn read_child(&mut self, rel: &str) -> Option<Vec<u8>> {
+    /// Opens an extracted file for carving (never loaded whole).
+    fn open_child(&mut self, rel: &str) -> Option<Source> {
         let path = self.jail.root().join(rel);
-        let max = self.jail.budget.limits.max_file_bytes;
         match fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() && m.len() <= max => match fs::read(&path) {
-                Ok(b) => Some(b),
+            Ok(m) if m.is_file() => match Source::open(&path) {
+                Ok(s) => Some(s),
                 Err(e) => {
                     self.problem(rel, None, None, format!("not examined: {e}"));
                     None
                 }
             },
-            Ok(m) if m.is_file() => {
-                self.problem(
-                    rel,
-                    None,
-                    None,
-                    format!(
-                        "not examined for containers: {} bytes is over the limit",
-                        m.len()
-                    ),
-                );
-                None
-            }
             _ => None,
         }
     }
 
     /// Finds, probes and extracts the containers in one file. Returns the files it extracted.
     /// An `Err` is a global limit: the whole extraction stops.
-    fn carve(&mut self, data: &[u8], item: &Pending) -> Result<Vec<Pending>> {
+    fn carve(&mut self, src: &Source, item: &Pending) -> Result<Vec<Pending>> {
         let base = if item.rel.is_empty() {
             String::new()
         } else {
             format!("{}.extracted", item.rel)
         };
         let at_max_depth = item.depth >= self.jail.budget.limits.max_depth;
-        let mut claimed: Vec<(u64, u64)> = Vec::new();
+        // Bytes some container's structures used; candidates there belong to that container.
+        let mut used = Ranges::default();
+        // Bytes accounted for as containers or as recognised-but-unsupported problems.
+        let mut covered = Ranges::default();
         let mut found = Vec::new();
-        let mut cursor = 0usize;
-        let (candidates, capped) = candidates(data);
+        let mut undecided = 0usize;
+        let (candidates, capped) = candidates(src, &self.jail)?;
         if capped {
             self.problem(
                 &item.rel,
@@ -183,21 +184,50 @@ impl Run<'_> {
                 format!("more than {MAX_HITS_PER_MAGIC} occurrences of one signature; only the first were examined"),
             );
         }
-        for (n, (start, handler)) in candidates.into_iter().enumerate() {
-            if start < cursor {
-                continue;
-            }
-            if n % 256 == 0 {
+        for (n, (start, cand)) in candidates.into_iter().enumerate() {
+            if n % 64 == 0 {
                 self.jail.budget.check_time()?;
             }
-            let Some(probe) = handler.probe(&data[start..]) else {
+            if used.contains(start) {
+                continue;
+            }
+            let handler = match cand {
+                Candidate::Recogniser(r) => {
+                    if let Some((len, info)) = r.recognise(&src.from(start)) {
+                        let end = start.saturating_add(len.max(1)).min(src.len());
+                        self.tree.problems.push(Problem {
+                            file: item.rel.clone(),
+                            format: Some(r.id.to_string()),
+                            offset: Some(start),
+                            message: format!(
+                                "{info}: fwgate recognises this format but cannot extract it yet, so its contents were not examined"
+                            ),
+                            key: None,
+                        });
+                        self.tree.regions.push(Region {
+                            file: item.rel.clone(),
+                            offset: start,
+                            length: end - start,
+                            kind: RegionKind::Unsupported {
+                                format: r.id.to_string(),
+                                info,
+                            },
+                        });
+                        covered.add(start, end);
+                    }
+                    continue;
+                }
+                Candidate::Handler(h) => h,
+            };
+            let window = src.from(start);
+            let Some(probe) = handler.probe(&window) else {
                 continue;
             };
             if at_max_depth {
                 self.problem(
                     &item.rel,
                     Some(handler.id()),
-                    Some(start as u64),
+                    Some(start),
                     format!(
                         "{} not extracted: nesting deeper than {}",
                         probe.info, self.jail.budget.limits.max_depth
@@ -205,141 +235,378 @@ impl Run<'_> {
                 );
                 break;
             }
-            let mut formats = item.formats.clone();
-            formats.push(handler.id().to_string());
-            let dir = Jail::clean(&base, &format!("{}@{:#x}", handler.id(), start))?;
-            let region_len = probe.len.unwrap_or((data.len() - start) as u64);
-            let ratio = self.jail.budget.limits.max_ratio;
-            self.jail
-                .set_scope(region_len.max(4096).saturating_mul(ratio));
-            let origin = Origin {
-                parent: item.rel.clone(),
-                formats: formats.clone(),
-                offset: start as u64,
-                inner_path: String::new(),
-            };
-            let mut out = Output {
-                jail: &mut self.jail,
-                base: dir,
-                origin,
-                nodes: Vec::new(),
-                problems: Vec::new(),
-                format: handler.id(),
-            };
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                handler.extract(&data[start..], &probe, &mut out)
-            }));
-            let (nodes, problems) = (out.nodes, out.problems);
-            self.jail.set_scope(u64::MAX);
-            for node in nodes.iter().filter(|n| n.kind == NodeKind::File) {
-                found.push(Pending {
-                    rel: node.path.clone(),
-                    depth: item.depth + 1,
-                    formats: formats.clone(),
-                });
+            if let Some(why) = &probe.undecided {
+                undecided += 1;
+                if undecided > MAX_UNDECIDED {
+                    if undecided == MAX_UNDECIDED + 1 {
+                        self.problem(
+                            &item.rel,
+                            Some(handler.id()),
+                            Some(start),
+                            format!("more than {MAX_UNDECIDED} candidates whose probe could not decide ({why}); the rest were not decoded"),
+                        );
+                    }
+                    continue;
+                }
             }
-            self.tree.nodes.extend(nodes);
-            self.tree.problems.extend(problems);
-            let consumed = match result {
-                Ok(Ok(consumed)) => consumed.max(1),
-                Ok(Err(e @ UnpackError::Limit(_))) => {
-                    self.problem(
-                        &item.rel,
-                        Some(handler.id()),
-                        Some(start as u64),
-                        e.to_string(),
-                    );
-                    return Err(e);
+            match self.extract(handler, &window, &probe, item, &base)? {
+                Extracted::Ok {
+                    consumed,
+                    used: ranges,
+                    files,
+                } => {
+                    let end = start.saturating_add(consumed).min(src.len());
+                    self.tree.regions.push(Region {
+                        file: item.rel.clone(),
+                        offset: start,
+                        length: end - start,
+                        kind: RegionKind::Container {
+                            format: handler.id().to_string(),
+                            info: probe.info,
+                        },
+                    });
+                    match ranges {
+                        None => used.add(start, end),
+                        Some(ranges) => {
+                            for (a, b) in ranges {
+                                let b = start.saturating_add(b).min(end);
+                                used.add(start.saturating_add(a).min(b), b);
+                            }
+                        }
+                    }
+                    found.extend(files);
                 }
-                Ok(Err(e)) => {
-                    self.problem(
-                        &item.rel,
-                        Some(handler.id()),
-                        Some(start as u64),
-                        error_chain(&e),
-                    );
-                    probe.len.unwrap_or(1)
-                }
-                Err(_) => {
-                    self.problem(&item.rel, Some(handler.id()), Some(start as u64), "the parser failed on malformed data (internal panic caught); region skipped".into());
-                    probe.len.unwrap_or(1)
-                }
-            };
-            let end = (start as u64)
-                .saturating_add(consumed)
-                .min(data.len() as u64);
-            self.tree.regions.push(Region {
-                file: item.rel.clone(),
-                offset: start as u64,
-                length: end - start as u64,
-                kind: RegionKind::Container {
-                    format: handler.id().to_string(),
-                    info: probe.info,
-                },
-            });
-            claimed.push((start as u64, end));
-            cursor = end as usize;
+                Extracted::Failed { files } => found.extend(files),
+            }
         }
-        if !claimed.is_empty() || item.rel.is_empty() {
-            self.account_gaps(data, &item.rel, &claimed);
+        covered.extend(&used);
+        if item.rel.is_empty() && used.is_empty() {
+            self.problem(
+                "",
+                None,
+                None,
+                "no known container format found in the image; nothing was extracted".into(),
+            );
+        }
+        if item.raw {
+            self.account(src, item, &covered)?;
+        } else if !covered.is_empty() {
+            self.account_quietly(src, &item.rel, &covered);
         }
         Ok(found)
     }
 
-    /// Records the bytes between containers as padding or unknown data.
-    fn account_gaps(&mut self, data: &[u8], file: &str, claimed: &[(u64, u64)]) {
-        let mut at = 0u64;
-        let push = |tree: &mut Tree, from: u64, to: u64| {
-            if to <= from {
-                return;
+    /// Runs one handler's extraction under the expansion-ratio scope and a panic guard.
+    fn extract(
+        &mut self,
+        handler: &'static dyn Handler,
+        window: &Source,
+        probe: &Probe,
+        item: &Pending,
+        base: &str,
+    ) -> Result<Extracted> {
+        let start = window.offset();
+        let mut formats = item.formats.clone();
+        formats.push(handler.id().to_string());
+        let dir = Jail::clean(base, &format!("{}@{:#x}", handler.id(), start))?;
+        let region_len = probe.len.unwrap_or(window.len()).min(window.len());
+        let ratio = self.jail.budget.limits.max_ratio;
+        self.jail
+            .set_scope(region_len.max(4096).saturating_mul(ratio));
+        let origin = Origin {
+            parent: item.rel.clone(),
+            formats: formats.clone(),
+            offset: start,
+            inner_path: String::new(),
+        };
+        let mut out = Output {
+            jail: &mut self.jail,
+            base: dir,
+            origin,
+            nodes: Vec::new(),
+            problems: Vec::new(),
+            format: handler.id(),
+            used: None,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            handler.extract(window, probe, &mut out)
+        }));
+        let (nodes, problems, used) = (out.nodes, out.problems, out.used);
+        self.jail.set_scope(u64::MAX);
+        let files: Vec<Pending> = nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::File)
+            .map(|n| Pending {
+                rel: n.path.clone(),
+                depth: item.depth + 1,
+                formats: formats.clone(),
+                raw: n.raw,
+            })
+            .collect();
+        self.tree.nodes.extend(nodes);
+        self.tree.problems.extend(problems);
+        let undecided = probe
+            .undecided
+            .as_deref()
+            .map(|w| format!(" (the probe could not decide: {w})"))
+            .unwrap_or_default();
+        match result {
+            Ok(Ok(consumed)) => Ok(Extracted::Ok {
+                consumed: consumed.max(1),
+                used,
+                files,
+            }),
+            Ok(Err(e @ UnpackError::Limit(_))) => {
+                self.problem(&item.rel, Some(handler.id()), Some(start), e.to_string());
+                Err(e)
             }
-            let bytes = &data[from as usize..to as usize];
-            let kind = match bytes.first() {
-                Some(&b) if bytes.iter().all(|&x| x == b) => RegionKind::Padding { byte: b },
-                _ => RegionKind::Unknown,
+            Ok(Err(e)) => {
+                self.problem(
+                    &item.rel,
+                    Some(handler.id()),
+                    Some(start),
+                    format!("{}{undecided}", error_chain(&e)),
+                );
+                Ok(Extracted::Failed { files })
+            }
+            Err(_) => {
+                self.problem(
+                    &item.rel,
+                    Some(handler.id()),
+                    Some(start),
+                    format!(
+                        "the parser failed on malformed data (internal panic caught){undecided}"
+                    ),
+                );
+                Ok(Extracted::Failed { files })
+            }
+        }
+    }
+
+    /// Accounts for every byte of a raw file: gaps between what was covered are padding, data
+    /// of an identified leaf, or unknown — a problem with its offset, size and entropy.
+    fn account(&mut self, src: &Source, item: &Pending, covered: &Ranges) -> Result<()> {
+        // A raw payload that is itself a leaf (text, ELF, kernel) is read by the scanner as
+        // it is; the image itself is never a leaf: all of its bytes must be explained.
+        let leaf = if item.rel.is_empty() {
+            None
+        } else {
+            classify_leaf(src)
+        };
+        for (from, to) in covered.gaps(src.len()) {
+            self.jail.budget.check_time()?;
+            let stats = match gap_stats(src, from, to) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.problem(&item.rel, None, Some(from), format!("not examined: {e}"));
+                    continue;
+                }
             };
-            tree.regions.push(Region {
+            let kind = match (stats.fill, leaf) {
+                (Some(byte), _) => RegionKind::Padding { byte },
+                (None, Some(what)) => RegionKind::Data {
+                    what: what.to_string(),
+                },
+                (None, None) => {
+                    let len = to - from;
+                    let what = if item.rel.is_empty() {
+                        "the image"
+                    } else {
+                        "this payload"
+                    };
+                    self.tree.problems.push(Problem {
+                        file: item.rel.clone(),
+                        format: None,
+                        offset: Some(from),
+                        message: format!(
+                            "{len} bytes at {from:#x}..{to:#x} of {what} are not explained by any format fwgate understands (entropy {:.2} bits/byte){}; accept exactly these bytes with --accept {}",
+                            stats.entropy,
+                            if stats.entropy > 7.5 { ", likely compressed or encrypted" } else { "" },
+                            stats.key
+                        ),
+                        key: Some(stats.key.clone()),
+                    });
+                    RegionKind::Unknown {
+                        entropy: (stats.entropy * 100.0).round() / 100.0,
+                    }
+                }
+            };
+            self.tree.regions.push(Region {
+                file: item.rel.clone(),
+                offset: from,
+                length: to - from,
+                kind,
+            });
+        }
+        Ok(())
+    }
+
+    /// For files the device sees by name: records the gaps between embedded containers in
+    /// the manifest, without problems (the scanner reads the whole file).
+    fn account_quietly(&mut self, src: &Source, file: &str, covered: &Ranges) {
+        for (from, to) in covered.gaps(src.len()) {
+            let kind = match gap_stats(src, from, to) {
+                Ok(GapStats {
+                    fill: Some(byte), ..
+                }) => RegionKind::Padding { byte },
+                Ok(s) => RegionKind::Unknown {
+                    entropy: (s.entropy * 100.0).round() / 100.0,
+                },
+                Err(_) => continue,
+            };
+            self.tree.regions.push(Region {
                 file: file.to_string(),
                 offset: from,
                 length: to - from,
                 kind,
             });
-        };
-        for &(start, end) in claimed {
-            push(&mut self.tree, at, start);
-            at = end;
         }
-        push(&mut self.tree, at, data.len() as u64);
     }
+}
+
+enum Extracted {
+    Ok {
+        consumed: u64,
+        used: Option<Vec<(u64, u64)>>,
+        files: Vec<Pending>,
+    },
+    Failed {
+        files: Vec<Pending>,
+    },
+}
+
+struct GapStats {
+    /// `Some(b)` when every byte is `b`.
+    fill: Option<u8>,
+    entropy: f64,
+    /// `sha256:<hex>` of the bytes.
+    key: String,
+}
+
+/// Reads a gap once: whether it is one repeated byte, its entropy and its digest.
+fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
+    let mut counts = [0u64; 256];
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut at = from;
+    while at < to {
+        let want = ((to - at) as usize).min(buf.len());
+        let n = src.read_at(at, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            counts[b as usize] += 1;
+        }
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    let total: u64 = counts.iter().sum();
+    let nonzero: Vec<(usize, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(b, &c)| (b, c))
+        .collect();
+    let fill = match nonzero.as_slice() {
+        [(b, _)] => Some(*b as u8),
+        _ => None,
+    };
+    let entropy = nonzero
+        .iter()
+        .map(|&(_, c)| {
+            let p = c as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum();
+    Ok(GapStats {
+        fill,
+        entropy,
+        key: format!("sha256:{}", hex::encode(h.finalize())),
+    })
 }
 
 /// At most this many occurrences of one magic are examined per file, so that a file made of
 /// repeated signatures cannot exhaust memory.
 const MAX_HITS_PER_MAGIC: usize = 1 << 18;
 
-/// Every offset where some handler's magic appears, with the handler, in offset order; and
-/// whether some magic had more occurrences than are examined.
-fn candidates(data: &[u8]) -> (Vec<(usize, &'static dyn Handler)>, bool) {
-    let mut out = Vec::new();
+/// The file is searched for magics in chunks of this size (plus an overlap).
+const SCAN_CHUNK: usize = 8 << 20;
+
+/// Every offset where some handler's or recogniser's magic appears, in offset order (handlers
+/// before recognisers at the same offset); and whether some magic had more occurrences than
+/// are examined. Reads the file in chunks.
+fn candidates(src: &Source, jail: &Jail) -> Result<(Vec<(u64, Candidate)>, bool)> {
+    let mut patterns: Vec<(&'static [u8], usize, usize)> = Vec::new(); // magic, offset, order
+    for (order, h) in HANDLERS.iter().enumerate() {
+        for m in h.magics() {
+            patterns.push((m, h.magic_offset(), order));
+        }
+    }
+    for (i, r) in RECOGNISERS.iter().enumerate() {
+        for m in r.magics {
+            patterns.push((m, r.magic_offset, HANDLERS.len() + i));
+        }
+    }
+    let overlap = patterns.iter().map(|p| p.0.len()).max().unwrap_or(1) - 1;
+    let finders: Vec<_> = patterns
+        .iter()
+        .map(|p| memchr::memmem::Finder::new(p.0))
+        .collect();
+    let mut hits = vec![0usize; patterns.len()];
+    let mut out: Vec<(u64, usize)> = Vec::new();
     let mut capped = false;
-    for (order, handler) in HANDLERS.iter().enumerate() {
-        for magic in handler.magics() {
-            let mut hits = memchr::memmem::find_iter(data, magic);
-            for pos in hits.by_ref().take(MAX_HITS_PER_MAGIC) {
-                if let Some(start) = pos.checked_sub(handler.magic_offset()) {
-                    out.push((start, order));
+    let mut buf = vec![0u8; SCAN_CHUNK + overlap];
+    let mut at = 0u64;
+    while at < src.len() {
+        jail.budget.check_time()?;
+        let n = src
+            .read_at(at, &mut buf)
+            .map_err(|e| UnpackError::io("image", "read", e))?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        // A match must start inside this chunk's own part (not the overlap), so none is seen
+        // twice.
+        let own = if at + (n as u64) < src.len() {
+            n - overlap.min(n)
+        } else {
+            n
+        };
+        for (i, f) in finders.iter().enumerate() {
+            for pos in f.find_iter(chunk) {
+                if pos >= own {
+                    break;
+                }
+                if hits[i] >= MAX_HITS_PER_MAGIC {
+                    capped = true;
+                    break;
+                }
+                hits[i] += 1;
+                if let Some(start) = (at + pos as u64).checked_sub(patterns[i].1 as u64) {
+                    out.push((start, patterns[i].2));
                 }
             }
-            capped |= hits.next().is_some();
         }
+        if own == 0 {
+            break;
+        }
+        at += own as u64;
     }
     out.sort_unstable();
     out.dedup();
     let out = out
         .into_iter()
-        .map(|(start, order)| (start, HANDLERS[order]))
+        .map(|(start, order)| {
+            let c = match HANDLERS.get(order) {
+                Some(h) => Candidate::Handler(*h),
+                None => Candidate::Recogniser(&RECOGNISERS[order - HANDLERS.len()]),
+            };
+            (start, c)
+        })
         .collect();
-    (out, capped)
+    Ok((out, capped))
 }
 
 #[cfg(test)]
@@ -362,8 +629,31 @@ mod tests {
             "{messages:?}"
         );
         assert!(
-            messages.iter().any(|m| m.contains("no known container")),
+            messages
+                .iter()
+                .any(|m| m.contains("not explained by any format")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn magics_across_chunk_boundaries_are_found_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.bin");
+        let mut data = vec![0u8; SCAN_CHUNK + 4096];
+        // An xz magic straddling the first chunk's end, and one inside the overlap.
+        let m = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
+        data[SCAN_CHUNK - 3..SCAN_CHUNK + 3].copy_from_slice(&m);
+        data[SCAN_CHUNK + 100..SCAN_CHUNK + 106].copy_from_slice(&m);
+        std::fs::write(&path, &data).unwrap();
+        let src = Source::open(&path).unwrap();
+        let jail = Jail::create(&tmp.path().join("out"), Limits::default()).unwrap();
+        let (c, _) = candidates(&src, &jail).unwrap();
+        let xz: Vec<u64> = c
+            .iter()
+            .filter(|(_, c)| matches!(c, Candidate::Handler(h) if h.id() == "xz"))
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(xz, [SCAN_CHUNK as u64 - 3, SCAN_CHUNK as u64 + 100]);
     }
 }

@@ -5,6 +5,7 @@ use std::io::Read;
 
 use crate::error::error_chain;
 use crate::jail::Jail;
+use crate::source::Source;
 use crate::tree::{Node, NodeKind, Origin, Problem};
 use crate::{Result, UnpackError};
 
@@ -16,6 +17,21 @@ pub struct Probe {
     pub len: Option<u64>,
     /// One line for the manifest, e.g. `uImage "Linux" arm kernel, gzip, 1.2 MiB`.
     pub info: String,
+    /// Set when the header validated but the bounded dry run could not decide (no output and
+    /// no error inside the window, or a header field longer than the probe reads). The engine
+    /// then decodes the candidate in full; if that fails, it is a problem, never a skip.
+    pub undecided: Option<String>,
+}
+
+impl Probe {
+    /// A decided probe.
+    pub fn new(len: Option<u64>, info: impl Into<String>) -> Probe {
+        Probe {
+            len,
+            info: info.into(),
+            undecided: None,
+        }
+    }
 }
 
 /// A container format fwgate can recognise and extract.
@@ -23,6 +39,12 @@ pub struct Probe {
 /// `probe` is pure: it validates a candidate (header fields, checksums, a dry run of the
 /// decoder) and never writes. `extract` writes only through [`Output`], which confines every
 /// path to the container's own directory inside the jail.
+///
+/// Both read the candidate through a [`Source`] that starts at its first byte and runs to the
+/// end of the carved file: read headers and tables with bounded [`Source::bytes`] calls and
+/// stream contents, never the whole window. A handler whose structures leave holes inside the
+/// length it returns (a file system whose superblock claims more than its tables use) says
+/// which bytes it used with [`Output::used`]; the engine carves the rest like any other gap.
 pub trait Handler: Sync {
     /// Stable, short, lowercase id (`uimage`, `squashfs`); used in paths and manifests.
     fn id(&self) -> &'static str;
@@ -34,10 +56,11 @@ pub trait Handler: Sync {
     fn magic_offset(&self) -> usize {
         0
     }
-    /// Checks whether `data` (starting at the candidate's first byte) is this format.
-    fn probe(&self, data: &[u8]) -> Option<Probe>;
-    /// Extracts the container that starts at `data[0]`. Returns the bytes it consumed.
-    fn extract(&self, data: &[u8], probe: &Probe, out: &mut Output<'_>) -> Result<u64>;
+    /// Checks whether `src` (starting at the candidate's first byte) is this format.
+    fn probe(&self, src: &Source) -> Option<Probe>;
+    /// Extracts the container that starts at `src`'s first byte. Returns the bytes it
+    /// consumed: the end of the container, relative to its start.
+    fn extract(&self, src: &Source, probe: &Probe, out: &mut Output<'_>) -> Result<u64>;
 }
 
 /// Where a handler writes: a directory in the jail, with problems and nodes recorded.
@@ -48,6 +71,8 @@ pub struct Output<'a> {
     pub(crate) nodes: Vec<Node>,
     pub(crate) problems: Vec<Problem>,
     pub(crate) format: &'static str,
+    /// Byte ranges (relative to the container) its structures used; `None`: all it consumed.
+    pub(crate) used: Option<Vec<(u64, u64)>>,
 }
 
 impl Output<'_> {
@@ -62,6 +87,7 @@ impl Output<'_> {
             mode,
             link: None,
             partial: false,
+            raw: false,
             origin,
         }
     }
@@ -73,7 +99,35 @@ impl Output<'_> {
             format: Some(self.format.to_string()),
             offset: Some(self.origin.offset),
             message: message.into(),
+            key: None,
         });
+    }
+
+    /// An error naming this container's file, format and offset.
+    pub fn malformed(&self, message: impl Into<String>) -> UnpackError {
+        UnpackError::Malformed {
+            file: self.origin.parent.clone(),
+            format: self.format,
+            offset: self.origin.offset,
+            message: message.into(),
+        }
+    }
+
+    /// Declares the byte ranges, relative to the container's start, that its own structures
+    /// used. Bytes it consumed outside them are carved and accounted like any gap.
+    pub fn used(&mut self, ranges: Vec<(u64, u64)>) {
+        self.used = Some(ranges);
+    }
+
+    /// The limits this extraction runs under.
+    pub fn limits(&self) -> &crate::Limits {
+        &self.jail.budget.limits
+    }
+
+    /// Fails with a limit error once the deadline has passed; call it in loops that input
+    /// drives.
+    pub fn check_time(&self) -> Result<()> {
+        self.jail.budget.check_time()
     }
 
     /// Runs `f`, turning a refused path into a recorded problem (the entry is skipped).
@@ -99,9 +153,21 @@ impl Output<'_> {
 
     /// Writes a regular file named `name` (a path inside the container).
     pub fn file(&mut self, name: &str, src: &mut dyn Read, mode: u32) -> Result<()> {
+        self.write(name, src, mode, false)
+    }
+
+    /// Writes the raw payload of a wrapper or a compressed stream (a kernel, a decompressed
+    /// stream): not a file the device sees by name, so every byte of it must be accounted for
+    /// like the image's own.
+    pub fn payload(&mut self, name: &str, src: &mut dyn Read) -> Result<()> {
+        self.write(name, src, 0o644, true)
+    }
+
+    fn write(&mut self, name: &str, src: &mut dyn Read, mode: u32, raw: bool) -> Result<()> {
         self.guarded(name, |out, rel| {
             let w = out.jail.write(&rel, src, mode)?;
             let mut node = out.node(rel, name, NodeKind::File, mode);
+            node.raw = raw;
             node.size = w.size;
             node.sha256 = Some(w.sha256);
             node.partial = w.stopped.is_some();

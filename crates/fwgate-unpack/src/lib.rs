@@ -7,20 +7,23 @@
 //! expansion ratio and time.
 #![forbid(unsafe_code)]
 
+mod coverage;
 mod engine;
 mod error;
 pub mod formats;
 mod handler;
 mod jail;
 mod limits;
+mod source;
 mod tree;
 
 pub use engine::{unpack, unpack_with_progress};
 pub use error::{error_chain, Result, UnpackError};
-pub use formats::{handler, HANDLERS};
+pub use formats::{handler, Recogniser, HANDLERS, RECOGNISERS};
 pub use handler::{human_size, Handler, Output, Probe};
 pub use jail::{Jail, Written};
 pub use limits::Limits;
+pub use source::{Source, SourceReader};
 pub use tree::{
     Node, NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA,
 };

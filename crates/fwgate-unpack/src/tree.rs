@@ -34,6 +34,28 @@ impl Subject {
         }
     }
 
+    /// Hashes the bytes of `src`, read from `path`, as a stream.
+    pub fn of_source(path: &Path, src: &crate::source::Source) -> Result<Subject> {
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut at = 0u64;
+        loop {
+            let n = src
+                .read_at(at, &mut buf)
+                .map_err(|e| UnpackError::io(path, "read", e))?;
+            if n == 0 {
+                break;
+            }
+            at += n as u64;
+            h.update(&buf[..n]);
+        }
+        Ok(Subject {
+            name: file_name(path),
+            size: at,
+            sha256: hex::encode(h.finalize()),
+        })
+    }
+
     /// Hashes the file at `path` as a stream.
     pub fn of_file(path: &Path) -> Result<Subject> {
         let mut f = fs::File::open(path).map_err(|e| UnpackError::io(path, "open", e))?;
@@ -111,12 +133,16 @@ pub struct Node {
     /// True when extraction of this file stopped early (see the tree's problems).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
+    /// True for the raw payload of a wrapper or stream (a kernel, a decompressed stream)
+    /// rather than a file the device sees by name; its bytes are accounted like the image's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
     /// The container that held it.
     pub origin: Origin,
 }
 
 /// What a byte range of a carved file turned out to be.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum RegionKind {
     /// A container that a handler recognised.
@@ -131,12 +157,28 @@ pub enum RegionKind {
         /// The fill byte (usually 0xff or 0x00).
         byte: u8,
     },
-    /// Bytes no handler recognised.
-    Unknown,
+    /// Data no container format explains, in a raw payload that was identified as a leaf the
+    /// scanner reads as it is (text, an ELF file, a Linux kernel).
+    Data {
+        /// What the payload was identified as.
+        what: String,
+    },
+    /// A format fwgate recognises but cannot extract: a problem.
+    Unsupported {
+        /// Recogniser id.
+        format: String,
+        /// What the recogniser saw.
+        info: String,
+    },
+    /// Bytes no handler recognised: a problem in the image and in raw payloads.
+    Unknown {
+        /// Shannon entropy in bits per byte (0–8): near 8 is compressed or encrypted.
+        entropy: f64,
+    },
 }
 
 /// A byte range of a file that was carved into containers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Region {
     /// The carved file, relative to the output root; empty for the image.
     pub file: String,
@@ -162,6 +204,10 @@ pub struct Problem {
     pub offset: Option<u64>,
     /// What went wrong.
     pub message: String,
+    /// For problems a policy may accept by name (an unknown region): `sha256:<hex>` of exactly
+    /// the bytes concerned, so that accepting it accepts those bytes and nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// The result of an extraction: the manifest written by `fwgate unpack --json`.
@@ -222,6 +268,7 @@ impl Tree {
                         format: None,
                         offset: None,
                         message: e.to_string(),
+                        key: None,
                     });
                     continue;
                 }
@@ -241,6 +288,7 @@ impl Tree {
                         format: None,
                         offset: None,
                         message: e.to_string(),
+                        key: None,
                     });
                     continue;
                 }
@@ -255,6 +303,7 @@ impl Tree {
                             format: None,
                             offset: None,
                             message: e.to_string(),
+                            key: None,
                         });
                         continue;
                     }
@@ -284,6 +333,7 @@ impl Tree {
                 mode: meta.permissions().mode() & 0o7777,
                 link,
                 partial: false,
+                raw: false,
                 origin: Origin {
                     inner_path,
                     ..Origin::default()

@@ -40,7 +40,9 @@ fn router_image_unpacks_through_uimage_gzip_and_squashfs() {
         .map(|r| match &r.kind {
             RegionKind::Container { format, .. } => format.clone(),
             RegionKind::Padding { byte } => format!("pad-{byte:02x}"),
-            RegionKind::Unknown => "unknown".into(),
+            RegionKind::Unknown { .. } => "unknown".into(),
+            RegionKind::Data { .. } => "data".into(),
+            RegionKind::Unsupported { format, .. } => format!("unsupported-{format}"),
         })
         .collect();
     // mksquashfs pads the file system to 4 KiB with zeros.
@@ -91,7 +93,7 @@ fn router_image_unpacks_through_uimage_gzip_and_squashfs() {
 #[test]
 fn every_handler_is_exercised_by_a_sample() {
     let mut seen = std::collections::BTreeSet::new();
-    for name in ["router.bin", "clean.bin"] {
+    for name in ["router.bin", "clean.bin", "legacy.bin"] {
         let (_tmp, tree) = unpack_sample(name);
         for r in &tree.regions {
             if let RegionKind::Container { format, .. } = &r.kind {

@@ -23,7 +23,13 @@ pub fn run(a: UnpackArgs) -> Result<Outcome> {
         let what = match &r.kind {
             RegionKind::Container { format, info } => format!("{format:<9} {info}"),
             RegionKind::Padding { byte } => format!("padding   {byte:#04x}"),
-            RegionKind::Unknown => "unknown".to_string(),
+            RegionKind::Data { what } => format!("data      {what}"),
+            RegionKind::Unsupported { format, info } => {
+                format!("{format:<9} {info} (not supported: a problem)")
+            }
+            RegionKind::Unknown { entropy } => {
+                format!("unknown   entropy {entropy:.2} bits/byte (a problem)")
+            }
         };
         println!("{:#010x} {:>10}  {what}", r.offset, r.length);
     }

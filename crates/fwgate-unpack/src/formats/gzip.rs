@@ -2,8 +2,9 @@
 
 use flate2::bufread::GzDecoder;
 
-use crate::formats::{decodes, DRY_RUN, PROBE_WINDOW};
+use crate::formats::{dry_run, probe_window, DryRun, DRY_RUN};
 use crate::handler::{Handler, Output, Probe};
+use crate::source::Source;
 use crate::Result;
 
 const FHCRC: u8 = 0x02;
@@ -14,9 +15,18 @@ const FCOMMENT: u8 = 0x10;
 /// would make every false signature cost a scan to the end of the file.
 const MAX_STRING: usize = 1024;
 
-/// Parses a gzip member header: the offset of the deflate data and the stored file name.
-/// Bounded work whatever the input.
-fn header(data: &[u8]) -> Option<(usize, Option<&[u8]>)> {
+/// A parsed member header.
+#[derive(Debug, PartialEq, Eq)]
+enum Header<'a> {
+    /// The offset of the deflate data and the stored file name.
+    Parsed(usize, Option<&'a [u8]>),
+    /// Valid fixed fields, but a name or comment longer than the probe reads: only the
+    /// decoder, which reads it to its end, can tell.
+    LongString,
+}
+
+/// Parses a gzip member header. Bounded work whatever the input.
+fn header(data: &[u8]) -> Option<Header<'_>> {
     let h = data.get(..10)?;
     let flags = h[3];
     if h[..3] != [0x1f, 0x8b, 0x08] || flags & 0xe0 != 0 {
@@ -27,24 +37,38 @@ fn header(data: &[u8]) -> Option<(usize, Option<&[u8]>)> {
         let b = data.get(at..at + 2)?;
         at += 2 + usize::from(u16::from_le_bytes([b[0], b[1]]));
     }
-    let string = |at: &mut usize| -> Option<&[u8]> {
+    // Some(Ok(s)): the string; Some(Err(())): no NUL within MAX_STRING bytes.
+    let string = |at: &mut usize| -> Option<std::result::Result<&[u8], ()>> {
         let s = data.get(*at..)?;
-        let len = s.iter().take(MAX_STRING).position(|&b| b == 0)?;
-        *at += len + 1;
-        Some(&s[..len])
+        match s.iter().take(MAX_STRING).position(|&b| b == 0) {
+            Some(len) => {
+                *at += len + 1;
+                Some(Ok(&s[..len]))
+            }
+            None if s.len() > MAX_STRING => Some(Err(())),
+            None => None,
+        }
     };
     let name = if flags & FNAME != 0 {
-        Some(string(&mut at)?)
+        match string(&mut at)? {
+            Ok(s) => Some(s),
+            Err(()) => return plausible(h).then_some(Header::LongString),
+        }
     } else {
         None
     };
-    if flags & FCOMMENT != 0 {
-        string(&mut at)?;
+    if flags & FCOMMENT != 0 && string(&mut at)?.is_err() {
+        return plausible(h).then_some(Header::LongString);
     }
     if flags & FHCRC != 0 {
         at += 2;
     }
-    (at < data.len()).then_some((at, name))
+    (at < data.len()).then_some(Header::Parsed(at, name))
+}
+
+/// The fixed header fields a real compressor writes: XFL 0, 2 or 4 and a known OS byte.
+fn plausible(h: &[u8]) -> bool {
+    matches!(h[8], 0 | 2 | 4) && (h[9] <= 13 || h[9] == 255)
 }
 
 /// The gzip handler.
@@ -61,35 +85,64 @@ impl Handler for Gzip {
         &[&[0x1f, 0x8b, 0x08]]
     }
 
-    fn probe(&self, data: &[u8]) -> Option<Probe> {
+    fn probe(&self, src: &Source) -> Option<Probe> {
         // The header is checked first with bounded work; then flate2 dry-runs the member over
         // a bounded window, checking the CRC32 and size trailer if the stream ends inside it.
-        let (body, name) = header(data)?;
-        let window = &data[..data.len().min(body + PROBE_WINDOW)];
-        if !decodes(GzDecoder::new(window), DRY_RUN) {
-            return None;
-        }
+        let head = src
+            .bytes(0, 10 + 2 + 65535 + 2 * (MAX_STRING + 1) + 2)
+            .ok()?;
+        let (body, name) = match header(&head)? {
+            Header::Parsed(body, name) => (body, name),
+            Header::LongString => {
+                return Some(Probe {
+                    len: None,
+                    info: "gzip".into(),
+                    undecided: Some(format!(
+                        "stored name or comment longer than {MAX_STRING} bytes"
+                    )),
+                })
+            }
+        };
+        let (window, all) = probe_window(src, body)?;
+        let undecided = match dry_run(GzDecoder::new(&window[..]), DRY_RUN, all) {
+            DryRun::Invalid => return None,
+            DryRun::Valid => None,
+            DryRun::Undecided => Some(format!(
+                "no output from the first {} KiB of the stream",
+                window.len() / 1024
+            )),
+        };
         let info = match name {
             Some(n) => format!("gzip \"{}\"", String::from_utf8_lossy(n)),
             None => "gzip".to_string(),
         };
-        Some(Probe { len: None, info })
+        Some(Probe {
+            len: None,
+            info,
+            undecided,
+        })
     }
 
-    fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
+    fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
         // The stored name, reduced to its last component; "data" when there is none.
-        let name = header(data)
-            .and_then(|(_, n)| n)
-            .map(|n| {
+        let head = src
+            .bytes(0, 10 + 2 + 65535 + 2 * (MAX_STRING + 1) + 2)
+            .unwrap_or_default();
+        let name = match header(&head) {
+            Some(Header::Parsed(_, Some(n))) => {
                 let n = String::from_utf8_lossy(n);
                 n.rsplit('/').next().unwrap_or("").to_string()
-            })
-            .filter(|n| !n.is_empty() && n != "." && n != "..")
-            .unwrap_or_else(|| "data".to_string());
-        let mut dec = GzDecoder::new(data);
-        out.file(&name, &mut dec, 0o644)?;
-        let rest = dec.into_inner().len();
-        Ok((data.len() - rest) as u64)
+            }
+            _ => String::new(),
+        };
+        let name = if name.is_empty() || name == "." || name == ".." {
+            "data".to_string()
+        } else {
+            name
+        };
+        let mut dec = GzDecoder::new(src.reader(0));
+        out.payload(&name, &mut dec)?;
+        Ok(dec.into_inner().position())
     }
 }
 
@@ -100,12 +153,16 @@ mod tests {
     #[test]
     fn header_parsing_is_bounded() {
         // FNAME set and no NUL for a megabyte: rejected after MAX_STRING bytes.
+        // FNAME set and no NUL for a megabyte: undecided after MAX_STRING bytes, so the
+        // decoder gets to read it; with implausible fixed fields, rejected.
         let mut d = vec![0x1f, 0x8b, 0x08, FNAME, 0, 0, 0, 0, 0, 3];
         d.extend(std::iter::repeat_n(b'a', 1 << 20));
-        assert!(header(&d).is_none());
+        assert_eq!(header(&d), Some(Header::LongString));
+        d[9] = 77;
+        assert_eq!(header(&d), None);
         // A real name.
         let mut d = vec![0x1f, 0x8b, 0x08, FNAME, 0, 0, 0, 0, 0, 3];
         d.extend_from_slice(b"vmlinux\0\x03\x00");
-        assert_eq!(header(&d), Some((18, Some(&b"vmlinux"[..]))));
+        assert_eq!(header(&d), Some(Header::Parsed(18, Some(&b"vmlinux"[..]))));
     }
 }

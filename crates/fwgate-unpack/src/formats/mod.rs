@@ -6,15 +6,25 @@
 //! exercised by a committed sample.
 
 mod gzip;
+mod lzma;
 mod squashfs;
 mod uimage;
+mod unsupported;
 mod xz;
 
 use crate::handler::Handler;
+use crate::source::Source;
+
+pub use unsupported::{Recogniser, RECOGNISERS};
 
 /// Every handler fwgate knows, tried in this order when two match at the same offset.
-pub static HANDLERS: &[&dyn Handler] =
-    &[&uimage::UImage, &squashfs::Squashfs, &gzip::Gzip, &xz::Xz];
+pub static HANDLERS: &[&dyn Handler] = &[
+    &uimage::UImage,
+    &squashfs::Squashfs,
+    &gzip::Gzip,
+    &xz::Xz,
+    &lzma::Lzma,
+];
 
 /// Looks up a handler by id.
 pub fn handler(id: &str) -> Option<&'static dyn Handler> {
@@ -24,22 +34,55 @@ pub fn handler(id: &str) -> Option<&'static dyn Handler> {
 /// How many bytes a stream decoder must produce in a probe's dry run.
 pub(crate) const DRY_RUN: usize = 32 * 1024;
 
+/// Most memory a stream decoder may take (liblzma's dictionary, say); a stream that needs
+/// more is a problem, not an allocation.
+pub(crate) const DECODER_MEMLIMIT: u64 = 128 << 20;
+
 /// How much input a stream probe's dry run may read: plenty for `DRY_RUN` bytes of output,
 /// and a bound on the work a false signature costs.
 pub(crate) const PROBE_WINDOW: usize = 128 * 1024;
 
-/// A decoder's dry run: true when it yields `want` bytes, or ends cleanly before that.
-pub(crate) fn decodes(mut dec: impl std::io::Read, want: usize) -> bool {
+/// The outcome of a stream decoder's bounded dry run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DryRun {
+    /// It yielded the bytes asked for, or a complete stream ended cleanly.
+    Valid,
+    /// The decoder reported an error: not this format.
+    Invalid,
+    /// The window ran out before the decoder produced anything or failed (a stream that
+    /// starts with empty blocks, say): only decoding further can tell.
+    Undecided,
+}
+
+/// Runs `dec` over a window until it yields `want` bytes, fails or ends. `window_ended` tells
+/// whether a clean end came from the stream itself or from the window being cut short.
+pub(crate) fn dry_run(mut dec: impl std::io::Read, want: usize, window_is_all: bool) -> DryRun {
     let mut buf = [0u8; 4096];
     let mut got = 0;
     while got < want {
         match dec.read(&mut buf) {
-            Ok(0) => return got > 0,
+            Ok(0) if got > 0 || window_is_all => return DryRun::Valid,
+            Ok(0) => return DryRun::Undecided,
             Ok(n) => got += n,
-            Err(_) => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !window_is_all => {
+                return if got > 0 {
+                    DryRun::Valid
+                } else {
+                    DryRun::Undecided
+                }
+            }
+            Err(_) => return DryRun::Invalid,
         }
     }
-    true
+    DryRun::Valid
+}
+
+/// The probe window of a stream candidate: its first `PROBE_WINDOW` bytes (plus `extra`), and
+/// whether that is all of the file.
+pub(crate) fn probe_window(src: &Source, extra: usize) -> Option<(Vec<u8>, bool)> {
+    let w = src.bytes(0, PROBE_WINDOW + extra).ok()?;
+    let all = w.len() as u64 == src.len();
+    Some((w, all))
 }
 
 /// Reads a big-endian u32 at `at`, if the bytes are there.
@@ -100,9 +143,10 @@ mod tests {
                     d.extend_from_slice(magic);
                     d.extend_from_slice(&junk);
                     d.truncate(cut);
+                    let src = Source::from_bytes(&d);
                     // Must not panic; short or garbage input must not probe as valid.
                     assert!(
-                        h.probe(&d).is_none(),
+                        h.probe(&src).is_none(),
                         "{} accepted {} bytes",
                         h.id(),
                         d.len()

@@ -3,6 +3,7 @@
 
 use crate::formats::be32;
 use crate::handler::{human_size, Handler, Output, Probe};
+use crate::source::Source;
 use crate::Result;
 
 const HEADER: usize = 64;
@@ -77,8 +78,9 @@ impl Handler for UImage {
         &[&[0x27, 0x05, 0x19, 0x56]]
     }
 
-    fn probe(&self, data: &[u8]) -> Option<Probe> {
-        let h = data.get(..HEADER)?;
+    fn probe(&self, src: &Source) -> Option<Probe> {
+        let h = src.bytes(0, HEADER).ok()?;
+        let h = h.get(..HEADER)?;
         let stored = be32(h, 4)?;
         let mut copy = [0u8; HEADER];
         copy.copy_from_slice(h);
@@ -96,54 +98,87 @@ impl Handler for UImage {
             comp_name(h[31]),
             human_size(size)
         );
-        Some(Probe {
-            len: Some(HEADER as u64 + size),
-            info,
-        })
+        Some(Probe::new(Some(HEADER as u64 + size), info))
     }
 
-    fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
-        let h = &data[..HEADER];
-        let declared = be32(h, 12).unwrap_or(0) as usize;
-        let available = data.len() - HEADER;
+    fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
+        let h = src
+            .exact(0, HEADER)
+            .map_err(|e| out.malformed(e.to_string()))?;
+        let declared = u64::from(be32(&h, 12).unwrap_or(0));
+        let available = src.len() - HEADER as u64;
         let size = declared.min(available);
-        let payload = &data[HEADER..HEADER + size];
+        let payload = src.slice(HEADER as u64, size);
         if declared > available {
             out.problem(format!(
                 "truncated: header declares {declared} payload bytes, {available} present; kept what is there"
             ));
-        } else if crc32fast::hash(payload) != be32(h, 24).unwrap_or(0) {
+        } else if crc_of(&payload).ok() != be32(&h, 24) {
             out.problem("payload CRC32 does not match the header; extracted anyway");
         }
         if h[30] == TYPE_MULTI {
-            extract_multi(payload, out)?;
+            extract_multi(&payload, out)?;
         } else {
-            out.file(type_name(h[30]), &mut &payload[..], 0o644)?;
+            out.payload(type_name(h[30]), &mut payload.reader(0))?;
         }
-        Ok((HEADER + size) as u64)
+        Ok(HEADER as u64 + size)
     }
 }
 
+/// CRC32 of a whole window, streamed.
+fn crc_of(src: &Source) -> std::io::Result<u32> {
+    let mut h = crc32fast::Hasher::new();
+    std::io::copy(&mut src.reader(0), &mut HashWriter(&mut h))?;
+    Ok(h.finalize())
+}
+
+struct HashWriter<'a>(&'a mut crc32fast::Hasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.update(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Most parts a multi-file table may list (mkimage's own limit is far lower).
+const MAX_PARTS: usize = 4096;
+
 /// Splits a multi-file payload: u32 sizes up to a zero, then each part padded to 4 bytes.
-fn extract_multi(payload: &[u8], out: &mut Output<'_>) -> Result<()> {
+fn extract_multi(payload: &Source, out: &mut Output<'_>) -> Result<()> {
+    let table = payload
+        .bytes(0, 4 * (MAX_PARTS + 1))
+        .map_err(|e| out.malformed(e.to_string()))?;
     let mut sizes = Vec::new();
     let mut at = 0;
     loop {
-        let Some(n) = be32(payload, at) else {
-            out.problem("multi-file table runs past the payload");
+        let Some(n) = be32(&table, at) else {
+            out.problem(if table.len() > 4 * MAX_PARTS {
+                format!("multi-file table lists more than {MAX_PARTS} parts")
+            } else {
+                "multi-file table runs past the payload".to_string()
+            });
             return Ok(());
         };
         at += 4;
         if n == 0 {
             break;
         }
-        sizes.push(n as usize);
+        sizes.push(u64::from(n));
     }
+    let len = payload.len();
+    let mut at = at as u64;
     for (i, n) in sizes.into_iter().enumerate() {
         // Alignment after the previous part may step past the end of a hostile payload.
-        at = at.min(payload.len());
-        let end = at.saturating_add(n).min(payload.len());
-        out.file(&format!("part-{i}"), &mut &payload[at..end], 0o644)?;
+        at = at.min(len);
+        let end = at.saturating_add(n).min(len);
+        out.payload(
+            &format!("part-{i}"),
+            &mut payload.slice(at, end - at).reader(0),
+        )?;
         if end - at < n {
             out.problem(format!(
                 "part {i} truncated: {n} bytes declared, {} present",
@@ -179,10 +214,10 @@ mod tests {
     #[test]
     fn probe_checks_header_crc() {
         let img = image(2, b"kernel");
-        assert!(UImage.probe(&img).is_some());
+        assert!(UImage.probe(&Source::from_bytes(&img)).is_some());
         let mut bad = img.clone();
         bad[40] ^= 1;
-        assert!(UImage.probe(&bad).is_none());
+        assert!(UImage.probe(&Source::from_bytes(&bad)).is_none());
     }
 
     #[test]

@@ -1,13 +1,23 @@
-//! xz streams, decoded with liblzma.
+//! xz streams, decoded with liblzma under a memory limit.
 
 use liblzma::bufread::XzDecoder;
+use liblzma::stream::Stream;
 
-use crate::formats::{decodes, DRY_RUN, PROBE_WINDOW};
+use crate::formats::{dry_run, probe_window, DryRun, DECODER_MEMLIMIT, DRY_RUN};
 use crate::handler::{Handler, Output, Probe};
-use crate::Result;
+use crate::source::Source;
+use crate::{Result, UnpackError};
 
 /// The xz handler.
 pub struct Xz;
+
+/// An xz decoder that refuses streams needing more than [`DECODER_MEMLIMIT`] (a crafted
+/// dictionary size would otherwise allocate it).
+pub(crate) fn decoder<R: std::io::BufRead>(r: R) -> Result<XzDecoder<R>> {
+    let stream = Stream::new_stream_decoder(DECODER_MEMLIMIT, 0)
+        .map_err(|e| UnpackError::Limit(format!("xz decoder: {e}")))?;
+    Ok(XzDecoder::new_stream(r, stream))
+}
 
 impl Handler for Xz {
     fn id(&self) -> &'static str {
@@ -20,24 +30,33 @@ impl Handler for Xz {
         &[&[0xfd, b'7', b'z', b'X', b'Z', 0x00]]
     }
 
-    fn probe(&self, data: &[u8]) -> Option<Probe> {
+    fn probe(&self, src: &Source) -> Option<Probe> {
         // Stream header: magic, two flag bytes (first must be zero), CRC32 of the flags.
-        let flags = data.get(6..8)?;
-        let crc = data.get(8..12)?;
+        let h = src.bytes(0, 12).ok()?;
+        let flags = h.get(6..8)?;
+        let crc = h.get(8..12)?;
         if flags[0] != 0 || crc32fast::hash(flags).to_le_bytes() != crc {
             return None;
         }
-        let window = &data[..data.len().min(PROBE_WINDOW)];
-        decodes(XzDecoder::new(window), DRY_RUN).then(|| Probe {
+        let (window, all) = probe_window(src, 0)?;
+        let undecided = match dry_run(decoder(&window[..]).ok()?, DRY_RUN, all) {
+            DryRun::Invalid => return None,
+            DryRun::Valid => None,
+            DryRun::Undecided => Some(format!(
+                "no output from the first {} KiB of the stream",
+                window.len() / 1024
+            )),
+        };
+        Some(Probe {
             len: None,
             info: "xz".to_string(),
+            undecided,
         })
     }
 
-    fn extract(&self, data: &[u8], _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
-        let mut dec = XzDecoder::new(data);
-        out.file("data", &mut dec, 0o644)?;
-        let rest = dec.into_inner().len();
-        Ok((data.len() - rest) as u64)
+    fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
+        let mut dec = decoder(src.reader(0))?;
+        out.payload("data", &mut dec)?;
+        Ok(dec.into_inner().position())
     }
 }

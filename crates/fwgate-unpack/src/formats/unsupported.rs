@@ -1,0 +1,501 @@
+//! Formats fwgate recognises but cannot extract yet. A validated hit is a problem naming the
+//! format and offset, so an image whose root file system is in one of them never passes as if
+//! it had been examined. When a format gains a handler, its recogniser leaves this table.
+//!
+//! Each check validates more than the magic (a checksum, field ranges, a second signature), so
+//! that the same bytes inside an ordinary binary (busybox carries the cpio and tar magics as
+//! strings) are not reported.
+
+use crate::formats::{be32, le16, le32, le64};
+use crate::source::Source;
+
+/// A format that is detected but not extracted.
+pub struct Recogniser {
+    /// Stable, short, lowercase id.
+    pub id: &'static str,
+    /// One line for listings.
+    pub description: &'static str,
+    /// Byte strings that mark a candidate, `magic_offset` bytes into the structure.
+    pub magics: &'static [&'static [u8]],
+    /// Where the magic sits inside the structure.
+    pub magic_offset: usize,
+    /// How many bytes `check` reads from the candidate's start.
+    header: usize,
+    /// Validates a header: the length it declares (0 when unknown) and a description.
+    check: fn(&[u8]) -> Option<(u64, String)>,
+}
+
+impl Recogniser {
+    /// Validates the candidate starting at `src`'s first byte.
+    pub fn recognise(&self, src: &Source) -> Option<(u64, String)> {
+        let h = src.bytes(0, self.header).ok()?;
+        (self.check)(&h)
+    }
+}
+
+macro_rules! recogniser {
+    ($id:literal, $desc:literal, [$($m:expr),+], $off:expr, $hdr:expr, $check:expr) => {
+        Recogniser {
+            id: $id,
+            description: $desc,
+            magics: &[$($m),+],
+            magic_offset: $off,
+            header: $hdr,
+            check: $check,
+        }
+    };
+}
+
+/// Every recognised-but-unsupported format.
+pub static RECOGNISERS: &[Recogniser] = &[
+    recogniser!(
+        "ext",
+        "ext2/3/4 file system",
+        [&[0x53, 0xef]],
+        1080,
+        2048,
+        ext
+    ),
+    recogniser!(
+        "jffs2",
+        "JFFS2 flash file system",
+        [
+            &[0x85, 0x19, 0x01, 0xe0],
+            &[0x85, 0x19, 0x02, 0xe0],
+            &[0x85, 0x19, 0x03, 0x20],
+            &[0x19, 0x85, 0xe0, 0x01],
+            &[0x19, 0x85, 0xe0, 0x02],
+            &[0x19, 0x85, 0x20, 0x03]
+        ],
+        0,
+        12,
+        jffs2
+    ),
+    recogniser!(
+        "cramfs",
+        "CramFS file system",
+        [&[0x45, 0x3d, 0xcd, 0x28], &[0x28, 0xcd, 0x3d, 0x45]],
+        0,
+        64,
+        cramfs
+    ),
+    recogniser!("ubi", "UBI flash image", [b"UBI#"], 0, 64, ubi),
+    recogniser!(
+        "ubifs",
+        "UBIFS file system",
+        [&[0x31, 0x18, 0x10, 0x06]],
+        0,
+        24,
+        ubifs
+    ),
+    recogniser!(
+        "squashfs-other",
+        "SquashFS other than 4.0 little-endian (big-endian, 1.x-3.x, vendor LZMA variants)",
+        [b"hsqs", b"sqsh", b"shsq", b"qshs"],
+        0,
+        96,
+        squashfs_other
+    ),
+    recogniser!(
+        "erofs",
+        "EROFS file system",
+        [&[0xe2, 0xe1, 0xf5, 0xe0]],
+        1024,
+        1040,
+        erofs
+    ),
+    recogniser!("romfs", "romfs file system", [b"-rom1fs-"], 0, 512, romfs),
+    recogniser!("tar", "tar archive", [b"ustar"], 257, 512, tar),
+    recogniser!(
+        "cpio",
+        "cpio archive (newc, crc, odc, old binary)",
+        [
+            b"070701",
+            b"070702",
+            b"070707",
+            &[0xc7, 0x71],
+            &[0x71, 0xc7]
+        ],
+        0,
+        4096 + 110,
+        cpio
+    ),
+    recogniser!("zip", "zip archive", [b"PK\x03\x04"], 0, 30 + 1024, zip),
+    recogniser!(
+        "7z",
+        "7-Zip archive",
+        [&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]],
+        0,
+        32,
+        seven_zip
+    ),
+    recogniser!("bzip2", "bzip2 stream", [b"BZh"], 0, 10, bzip2),
+    recogniser!(
+        "zstd",
+        "zstd stream",
+        [&[0x28, 0xb5, 0x2f, 0xfd]],
+        0,
+        6,
+        zstd
+    ),
+    recogniser!(
+        "lz4",
+        "lz4 stream (frame or legacy)",
+        [&[0x04, 0x22, 0x4d, 0x18], &[0x02, 0x21, 0x4c, 0x18]],
+        0,
+        8,
+        lz4
+    ),
+    recogniser!(
+        "lzop",
+        "lzop (LZO) stream",
+        [&[0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a]],
+        0,
+        64 + 256,
+        lzop
+    ),
+    recogniser!(
+        "android-sparse",
+        "Android sparse image",
+        [&[0x3a, 0xff, 0x26, 0xed]],
+        0,
+        28,
+        android_sparse
+    ),
+    recogniser!("trx", "Broadcom TRX firmware header", [b"HDR0"], 0, 28, trx),
+];
+
+fn ext(h: &[u8]) -> Option<(u64, String)> {
+    let sb = h.get(1024..1024 + 100)?;
+    let inodes = le32(sb, 0)?;
+    let blocks = le32(sb, 4)?;
+    let first = le32(sb, 20)?;
+    let log = le32(sb, 24)?;
+    let per_group = le32(sb, 32)?;
+    let inodes_per_group = le32(sb, 40)?;
+    let state = le16(sb, 58)?;
+    let errors = le16(sb, 60)?;
+    let rev = le32(sb, 76)?;
+    let ok = inodes > 0
+        && blocks > 0
+        && first <= 1
+        && log <= 6
+        && per_group > 0
+        && per_group % 8 == 0
+        && inodes_per_group > 0
+        && (1..=7).contains(&state)
+        && (1..=3).contains(&errors)
+        && rev <= 1;
+    ok.then(|| {
+        let bs = 1024u64 << log;
+        (
+            u64::from(blocks) * bs,
+            format!("ext2/3/4 file system, {blocks} blocks of {bs} bytes"),
+        )
+    })
+}
+
+/// JFFS2's header CRC: the kernel's `crc32(0, …)`, i.e. CRC-32 without the final inversion.
+fn jffs2_crc(b: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new_with_initial(0xffff_ffff);
+    h.update(b);
+    !h.finalize()
+}
+
+fn jffs2(h: &[u8]) -> Option<(u64, String)> {
+    let le = h.first() == Some(&0x85);
+    let rd = |at| if le { le32(h, at) } else { be32(h, at) };
+    let totlen = rd(4)?;
+    let crc = rd(8)?;
+    let endian = if le { "little" } else { "big" };
+    ((12..1 << 24).contains(&totlen) && jffs2_crc(&h[..8]) == crc)
+        .then(|| (0, format!("JFFS2 file system ({endian}-endian)")))
+}
+
+fn cramfs(h: &[u8]) -> Option<(u64, String)> {
+    let le = h.first() == Some(&0x45);
+    let size = if le { le32(h, 4)? } else { be32(h, 4)? };
+    (h.get(16..32)? == b"Compressed ROMFS").then(|| (u64::from(size), "CramFS file system".into()))
+}
+
+fn ubi(h: &[u8]) -> Option<(u64, String)> {
+    let version = *h.get(4)?;
+    let crc = be32(h, 60)?;
+    // The erase-counter header's CRC: the kernel's crc32 seeded with all ones, not inverted.
+    let ok = version == 1 && !crc32fast::hash(h.get(..60)?) == crc;
+    ok.then(|| (0, "UBI flash image".into()))
+}
+
+fn ubifs(h: &[u8]) -> Option<(u64, String)> {
+    let len = le32(h, 16)?;
+    let node = *h.get(20)?;
+    let group = *h.get(21)?;
+    ((24..1 << 24).contains(&len) && node <= 11 && group <= 2)
+        .then(|| (0, "UBIFS file system".into()))
+}
+
+fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
+    let le = &h[..4] == b"hsqs" || &h[..4] == b"shsq";
+    let major = if le {
+        le16(h, 28)?
+    } else {
+        u16::from_be_bytes([*h.get(28)?, *h.get(29)?])
+    };
+    if !(1..=4).contains(&major) || (le && &h[..4] == b"hsqs" && major == 4) {
+        return None;
+    }
+    let used = if major == 4 {
+        if le {
+            le64(h, 40)?
+        } else {
+            u64::from_be_bytes(h.get(40..48)?.try_into().ok()?)
+        }
+    } else {
+        0
+    };
+    let endian = if le { "little" } else { "big" };
+    let magic = String::from_utf8_lossy(&h[..4]).into_owned();
+    Some((
+        used,
+        format!("SquashFS {major}.x ({endian}-endian, magic \"{magic}\")"),
+    ))
+}
+
+fn erofs(h: &[u8]) -> Option<(u64, String)> {
+    let bits = *h.get(1024 + 12)?;
+    (9..=16)
+        .contains(&bits)
+        .then(|| (0, "EROFS file system".into()))
+}
+
+fn romfs(h: &[u8]) -> Option<(u64, String)> {
+    let size = be32(h, 8)?;
+    // The big-endian words of the first 512 bytes (or the whole image) sum to zero.
+    let n = (size as usize).min(512) & !3;
+    let words = h.get(..n)?;
+    let sum = words.chunks_exact(4).fold(0u32, |s, w| {
+        s.wrapping_add(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+    });
+    (size >= 32 && sum == 0).then(|| (u64::from(size), "romfs file system".into()))
+}
+
+/// Parses an octal field (spaces and NULs around it allowed).
+fn octal(b: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(b).ok()?;
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
+    if s.is_empty() {
+        return None;
+    }
+    u64::from_str_radix(s, 8).ok()
+}
+
+fn tar(h: &[u8]) -> Option<(u64, String)> {
+    let h = h.get(..512)?;
+    let stored = octal(&h[148..156])?;
+    let sum: u64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
+        .sum();
+    (sum == stored).then(|| (0, "tar archive".into()))
+}
+
+fn cpio(h: &[u8]) -> Option<(u64, String)> {
+    let name_ok = |name: &[u8]| !name.is_empty() && name.iter().all(|&c| (0x20..0x7f).contains(&c));
+    match h.get(..6)? {
+        b"070701" | b"070702" => {
+            let fields = h.get(6..110)?;
+            if !fields.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            let namesize =
+                usize::from_str_radix(std::str::from_utf8(&fields[88..96]).ok()?, 16).ok()?;
+            let name = h.get(110..110 + namesize)?;
+            (namesize >= 2 && name[namesize - 1] == 0 && name_ok(&name[..namesize - 1]))
+                .then(|| (0, "cpio archive (newc)".into()))
+        }
+        b"070707" => {
+            let fields = h.get(6..76)?;
+            if !fields.iter().all(|c| (b'0'..=b'7').contains(c)) {
+                return None;
+            }
+            let namesize = octal(&fields[53..59])? as usize;
+            let name = h.get(76..76 + namesize)?;
+            (namesize >= 2 && name[namesize - 1] == 0 && name_ok(&name[..namesize - 1]))
+                .then(|| (0, "cpio archive (odc)".into()))
+        }
+        _ => {
+            let le = h[0] == 0xc7;
+            let rd = |at: usize| -> Option<u16> {
+                let b = h.get(at..at + 2)?;
+                Some(if le {
+                    u16::from_le_bytes([b[0], b[1]])
+                } else {
+                    u16::from_be_bytes([b[0], b[1]])
+                })
+            };
+            let mode = rd(6)?;
+            let nlink = rd(12)?;
+            let namesize = usize::from(rd(20)?);
+            let kind = mode >> 12;
+            let name = h.get(26..26 + namesize)?;
+            let ok = matches!(kind, 0o01 | 0o02 | 0o04 | 0o06 | 0o10 | 0o12 | 0o14)
+                && (1..1000).contains(&nlink)
+                && namesize >= 2
+                && name[namesize - 1] == 0
+                && name_ok(&name[..namesize - 1]);
+            ok.then(|| (0, "cpio archive (old binary)".into()))
+        }
+    }
+}
+
+fn zip(h: &[u8]) -> Option<(u64, String)> {
+    let version = le16(h, 4)?;
+    let method = le16(h, 8)?;
+    let name_len = usize::from(le16(h, 26)?);
+    let name = h.get(30..30 + name_len)?;
+    let ok = version <= 63
+        && matches!(method, 0 | 8 | 9 | 12 | 14 | 93 | 95 | 98 | 99)
+        && (1..=1024).contains(&name_len)
+        && name.iter().all(|&c| c >= 0x20 && c != 0x7f);
+    ok.then(|| (0, "zip archive".into()))
+}
+
+fn seven_zip(h: &[u8]) -> Option<(u64, String)> {
+    // The start header (next-header offset, size and CRC) carries its own CRC32.
+    (crc32fast::hash(h.get(12..32)?) == le32(h, 8)?).then(|| (0, "7-Zip archive".into()))
+}
+
+fn adler32(b: &[u8]) -> u32 {
+    let (mut a, mut s) = (1u32, 0u32);
+    for &x in b {
+        a = (a + u32::from(x)) % 65521;
+        s = (s + a) % 65521;
+    }
+    (s << 16) | a
+}
+
+/// An lzop file header, validated by its own checksum (busybox carries the magic alone).
+fn lzop(h: &[u8]) -> Option<(u64, String)> {
+    let be16 =
+        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*h.get(at)?, *h.get(at + 1)?])) };
+    let version = be16(9)?;
+    let mut at = 13;
+    if version >= 0x0940 {
+        at += 2;
+    }
+    let method = *h.get(at)?;
+    at += 1;
+    if version >= 0x0940 {
+        at += 1;
+    }
+    let flags = be32(h, at)?;
+    at += 4;
+    if flags & 0x800 != 0 {
+        at += 4;
+    }
+    at += 8; // mode, mtime low
+    if version >= 0x0940 {
+        at += 4;
+    }
+    let name_len = usize::from(*h.get(at)?);
+    at += 1 + name_len;
+    let stored = be32(h, at)?;
+    let body = h.get(9..at)?;
+    let sum = if flags & 0x1000 != 0 {
+        crc32fast::hash(body)
+    } else {
+        adler32(body)
+    };
+    (matches!(method, 1..=3) && sum == stored).then(|| (0, "lzop stream".into()))
+}
+
+fn bzip2(h: &[u8]) -> Option<(u64, String)> {
+    let level = *h.get(3)?;
+    let block = h.get(4..10)?;
+    let ok = (b'1'..=b'9').contains(&level)
+        && (block == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || block == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
+    ok.then(|| (0, "bzip2 stream".into()))
+}
+
+fn zstd(h: &[u8]) -> Option<(u64, String)> {
+    let fhd = *h.get(4)?;
+    (fhd & 0x08 == 0).then(|| (0, "zstd stream".into()))
+}
+
+fn lz4(h: &[u8]) -> Option<(u64, String)> {
+    if h[0] == 0x02 {
+        let first = le32(h, 4)?;
+        return (first > 0 && first < 1 << 24).then(|| (0, "lz4 legacy stream".into()));
+    }
+    let flg = *h.get(4)?;
+    let bd = *h.get(5)?;
+    let ok = flg >> 6 == 1 && flg & 0x02 == 0 && bd & 0x8f == 0 && (4..=7).contains(&(bd >> 4));
+    ok.then(|| (0, "lz4 frame stream".into()))
+}
+
+fn android_sparse(h: &[u8]) -> Option<(u64, String)> {
+    let ok = le16(h, 4)? == 1 && le16(h, 8)? == 28 && le16(h, 10)? == 12;
+    ok.then(|| (0, "Android sparse image".into()))
+}
+
+fn trx(h: &[u8]) -> Option<(u64, String)> {
+    let len = le32(h, 4)?;
+    let version = le16(h, 14)?;
+    (len >= 28 && matches!(version, 1 | 2)).then(|| {
+        (
+            u64::from(len),
+            format!("TRX v{version} firmware, {len} bytes"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_distinct_from_handlers() {
+        let mut ids: Vec<_> = RECOGNISERS.iter().map(|r| r.id).collect();
+        ids.extend(crate::HANDLERS.iter().map(|h| h.id()));
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(n, ids.len());
+    }
+
+    #[test]
+    fn magics_alone_are_not_enough() {
+        // Each short magic followed by junk, at its offset: none validates (magics of six
+        // bytes or more are strong enough alone).
+        let junk: Vec<u8> = (0..8192u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for r in RECOGNISERS {
+            for m in r.magics.iter().filter(|m| m.len() < 6) {
+                let mut d = junk.clone();
+                d[r.magic_offset..r.magic_offset + m.len()].copy_from_slice(m);
+                assert!((r.check)(&d[..r.header.min(d.len())]).is_none(), "{}", r.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_real_tar_header_validates() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_path("etc/shadow").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        b.append(&h, &[][..]).unwrap();
+        let data = b.into_inner().unwrap();
+        assert!(tar(&data).is_some());
+    }
+}
