@@ -57,7 +57,8 @@ pub struct LimitArgs {
     /// Most bytes to write in total, in MiB.
     #[arg(long, default_value_t = 4096, value_name = "MIB")]
     pub max_total_mib: u64,
-    /// Give up extraction after this many seconds.
+    /// Deadline in seconds for unpacking and scanning together; whatever is not examined by
+    /// then is reported and fails the gate.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub timeout: u64,
 }
@@ -104,6 +105,10 @@ pub struct CheckArgs {
     /// Do not fail when part of the image could not be unpacked or read.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Accept one problem by its key: an unknown region's `sha256:…` (printed with the
+    /// problem). Accepts exactly those bytes; repeat for more.
+    #[arg(long, value_name = "KEY")]
+    pub accept: Vec<String>,
     /// Keep the extracted files here (new or empty directory) instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<PathBuf>,
@@ -120,6 +125,7 @@ impl CheckArgs {
             fail_on: self.fail_on,
             allow_incomplete: self.allow_incomplete,
             require,
+            accept: self.accept.clone(),
         }
     }
 }

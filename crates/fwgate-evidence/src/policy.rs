@@ -1,6 +1,7 @@
 //! The release gate's policy: what must hold for an image to be signed.
 
 use fwgate_scan::{Report, Severity};
+use fwgate_unpack::Problem;
 
 use crate::catalog;
 use crate::ledger::Ledger;
@@ -16,6 +17,9 @@ pub struct Policy {
     pub allow_incomplete: bool,
     /// Requirements that need passing evidence for this exact image.
     pub require: Vec<String>,
+    /// Problems accepted by name: the `sha256:` keys of unknown regions (exactly those bytes,
+    /// wherever they are), e.g. a vendor's encrypted blob that the team vouches for.
+    pub accept: Vec<String>,
 }
 
 impl Default for Policy {
@@ -24,6 +28,7 @@ impl Default for Policy {
             fail_on: Severity::High,
             allow_incomplete: false,
             require: vec!["DL-3".into()],
+            accept: Vec::new(),
         }
     }
 }
@@ -53,13 +58,25 @@ impl Policy {
                 self.fail_on
             ));
         }
-        if !self.allow_incomplete && !report.is_complete() {
+        let open = self.open_problems(report).count();
+        if !self.allow_incomplete && open > 0 {
             reasons.push(format!(
-                "{} part(s) of the image could not be examined (pass --allow-incomplete to accept)",
-                report.problems.len()
+                "{open} part(s) of the image could not be examined (see the problems; accept a named region with --accept KEY, or all with --allow-incomplete)"
             ));
         }
         Verdict { reasons }
+    }
+
+    /// The report's problems that this policy does not accept by name.
+    pub fn open_problems<'a>(
+        &'a self,
+        report: &'a Report,
+    ) -> impl Iterator<Item = &'a Problem> + 'a {
+        report.problems.iter().filter(move |p| {
+            !p.key
+                .as_deref()
+                .is_some_and(|k| self.accept.iter().any(|a| a == k))
+        })
     }
 
     /// Judges a release: the scan, plus passing evidence in `ledger` for every required

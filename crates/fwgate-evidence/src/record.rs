@@ -86,9 +86,16 @@ impl EvidenceRecord {
         report: &Report,
         release: &str,
         passed: bool,
-        fail_on: &str,
+        policy: &crate::Policy,
         report_artifact: Artifact,
     ) -> EvidenceRecord {
+        let fail_on = policy.fail_on.as_str();
+        let accepted: Vec<&str> = report
+            .problems
+            .iter()
+            .filter_map(|p| p.key.as_deref())
+            .filter(|k| policy.accept.iter().any(|a| a == k))
+            .collect();
         let counts: serde_json::Map<String, serde_json::Value> = report
             .counts()
             .into_iter()
@@ -122,6 +129,7 @@ impl EvidenceRecord {
                 "findings": counts,
                 "fail_on": fail_on,
                 "complete": report.is_complete(),
+                "accepted_by_policy": accepted,
                 "files_scanned": report.coverage.files_scanned,
                 "formats": report.coverage.formats,
             }),

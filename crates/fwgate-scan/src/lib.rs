@@ -21,5 +21,5 @@ pub use finding::{
 };
 pub use rule::{Allowlist, Expect, RuleFile, RuleMeta, TestCase};
 pub use ruleset::{DataFiles, Rule, RuleSet};
-pub use scanner::{scan_dir, scan_image, scan_tree, MAX_SCAN_BYTES};
+pub use scanner::{scan_dir, scan_image, scan_tree, scan_tree_until, MAX_SCAN_BYTES};
 pub use severity::Severity;

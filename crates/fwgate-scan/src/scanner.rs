@@ -1,6 +1,7 @@
 //! Running a [`RuleSet`] over an extracted [`Tree`].
 
 use std::path::Path;
+use std::time::Instant;
 
 use fwgate_unpack::{Limits, NodeKind, Problem, RegionKind, Subject, Tree};
 use sha2::{Digest, Sha256};
@@ -15,6 +16,11 @@ pub const MAX_SCAN_BYTES: u64 = 256 << 20;
 
 /// Runs every applicable rule on every regular file of `tree`.
 pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
+    scan_tree_until(tree, rules, target, crate::ruleset::far_future())
+}
+
+/// [`scan_tree`], stopping at `deadline`: every file not scanned by then is reported.
+pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: Instant) -> Report {
     let mut findings = Vec::new();
     let mut problems = tree.problems.clone();
     let mut coverage = Coverage {
@@ -26,10 +32,15 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
             *coverage.formats.entry(format.clone()).or_insert(0) += 1;
         }
     }
+    let mut late = 0usize;
     for node in tree.nodes.iter().filter(|n| n.kind == NodeKind::File) {
         let inner = node.origin.inner_path.trim_start_matches('/');
         let applicable: Vec<_> = rules.rules.iter().filter(|r| r.applies_to(inner)).collect();
         if applicable.is_empty() {
+            continue;
+        }
+        if Instant::now() > deadline {
+            late += 1;
             continue;
         }
         if node.size > MAX_SCAN_BYTES {
@@ -52,7 +63,7 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
         coverage.files_scanned += 1;
         coverage.bytes_scanned += content.len() as u64;
         for rule in applicable {
-            let found = rule.check(&content);
+            let found = rule.check_until(&content, deadline);
             for note in found.skipped {
                 problems.push(problem(&node.path, format!("{}: {note}", rule.file.id)));
             }
@@ -83,6 +94,12 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
                 });
             }
         }
+    }
+    if late > 0 {
+        problems.push(problem(
+            "",
+            format!("{late} file(s) not scanned: the deadline (--timeout) was reached"),
+        ));
     }
     findings.sort_by(|a, b| {
         b.severity
@@ -118,22 +135,27 @@ pub fn scan_image(
     image: &Path,
     workdir: &Path,
     rules: &RuleSet,
-    limits: Limits,
+    mut limits: Limits,
     progress: &mut dyn FnMut(&str),
 ) -> crate::Result<(Tree, Report)> {
+    // One deadline for unpacking and scanning together.
+    let deadline = *limits
+        .deadline
+        .get_or_insert_with(|| Instant::now() + limits.timeout);
     let tree = fwgate_unpack::unpack_with_progress(image, workdir, limits, progress)?;
     let subject = tree.image.clone().unwrap_or_else(|| Subject {
         name: String::new(),
         size: 0,
         sha256: String::new(),
     });
-    let report = scan_tree(
+    let report = scan_tree_until(
         &tree,
         rules,
         Target {
             kind: TargetKind::Image,
             subject,
         },
+        deadline,
     );
     Ok((tree, report))
 }

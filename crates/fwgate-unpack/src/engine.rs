@@ -393,52 +393,76 @@ impl Run<'_> {
         } else {
             classify_leaf(src)
         };
-        for (from, to) in covered.gaps(src.len()) {
+        for (gap_from, gap_to) in covered.gaps(src.len()) {
             self.jail.budget.check_time()?;
-            let stats = match gap_stats(src, from, to) {
-                Ok(s) => s,
+            let pieces = match split_gap(src, gap_from, gap_to) {
+                Ok(p) => p,
                 Err(e) => {
-                    self.problem(&item.rel, None, Some(from), format!("not examined: {e}"));
+                    self.problem(
+                        &item.rel,
+                        None,
+                        Some(gap_from),
+                        format!("not examined: {e}"),
+                    );
                     continue;
                 }
             };
-            let kind = match (stats.fill, leaf) {
-                (Some(byte), _) => RegionKind::Padding { byte },
-                (None, Some(what)) => RegionKind::Data {
-                    what: what.to_string(),
-                },
-                (None, None) => {
-                    let len = to - from;
-                    let what = if item.rel.is_empty() {
-                        "the image"
-                    } else {
-                        "this payload"
-                    };
-                    self.tree.problems.push(Problem {
-                        file: item.rel.clone(),
-                        format: None,
-                        offset: Some(from),
-                        message: format!(
-                            "{len} bytes at {from:#x}..{to:#x} of {what} are not explained by any format fwgate understands (entropy {:.2} bits/byte){}; accept exactly these bytes with --accept {}",
-                            stats.entropy,
-                            if stats.entropy > 7.5 { ", likely compressed or encrypted" } else { "" },
-                            stats.key
-                        ),
-                        key: Some(stats.key.clone()),
-                    });
-                    RegionKind::Unknown {
-                        entropy: (stats.entropy * 100.0).round() / 100.0,
+            for (from, to, fill) in pieces {
+                let kind = match (fill, leaf) {
+                    (Some(byte), _) => RegionKind::Padding { byte },
+                    (None, Some(what)) => RegionKind::Data {
+                        what: what.to_string(),
+                    },
+                    (None, None) => {
+                        let stats = match gap_stats(src, from, to) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                self.problem(
+                                    &item.rel,
+                                    None,
+                                    Some(from),
+                                    format!("not examined: {e}"),
+                                );
+                                continue;
+                            }
+                        };
+                        self.unknown(item, from, to, &stats);
+                        RegionKind::Unknown {
+                            entropy: (stats.entropy * 100.0).round() / 100.0,
+                        }
                     }
-                }
-            };
-            self.tree.regions.push(Region {
-                file: item.rel.clone(),
-                offset: from,
-                length: to - from,
-                kind,
-            });
+                };
+                self.tree.regions.push(Region {
+                    file: item.rel.clone(),
+                    offset: from,
+                    length: to - from,
+                    kind,
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Records an unknown region as a problem that names it and the key to accept it by.
+    fn unknown(&mut self, item: &Pending, from: u64, to: u64, stats: &GapStats) {
+        let what = if item.rel.is_empty() {
+            "the image"
+        } else {
+            "this payload"
+        };
+        self.tree.problems.push(Problem {
+            file: item.rel.clone(),
+            format: None,
+            offset: Some(from),
+            message: format!(
+                "{} bytes at {from:#x}..{to:#x} of {what} are not explained by any format fwgate understands (entropy {:.2} bits/byte){}; accept exactly these bytes with --accept {}",
+                to - from,
+                stats.entropy,
+                if stats.entropy > 7.5 { ", likely compressed or encrypted" } else { "" },
+                stats.key
+            ),
+            key: Some(stats.key.clone()),
+        });
     }
 
     /// For files the device sees by name: records the gaps between embedded containers in
@@ -473,6 +497,68 @@ enum Extracted {
     Failed {
         files: Vec<Pending>,
     },
+}
+
+/// Runs of 0x00 or 0xff at least this long inside a gap are padding of their own, so that an
+/// unknown island in erased flash is reported at its own offset and size.
+const MIN_PAD: u64 = 64;
+/// At most this many unknown islands are told apart in one gap; the rest is one region.
+const MAX_ISLANDS: usize = 64;
+
+/// Splits a gap into padding runs and the unknown islands between them: `(from, to,
+/// Some(fill))` for padding, `None` for an island. A gap of one repeated byte is padding.
+fn split_gap(src: &Source, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64, Option<u8>)>> {
+    let mut out = Vec::new();
+    let mut islands = 0;
+    let mut island = from;
+    // The current run of a padding byte: (byte, start).
+    let mut run: Option<(u8, u64)> = None;
+    let mut first: Option<u8> = None;
+    let mut uniform = true;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut at = from;
+    let close = |out: &mut Vec<_>,
+                 island: &mut u64,
+                 islands: &mut usize,
+                 run: Option<(u8, u64)>,
+                 end: u64| {
+        if let Some((b, start)) = run {
+            if end - start >= MIN_PAD && *islands < MAX_ISLANDS {
+                if *island < start {
+                    out.push((*island, start, None));
+                    *islands += 1;
+                }
+                out.push((start, end, Some(b)));
+                *island = end;
+            }
+        }
+    };
+    while at < to {
+        let want = ((to - at) as usize).min(buf.len());
+        let n = src.read_at(at, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        for (i, &x) in buf[..n].iter().enumerate() {
+            let pos = at + i as u64;
+            let f = *first.get_or_insert(x);
+            uniform &= x == f;
+            if run.is_some_and(|(b, _)| b == x) {
+                continue;
+            }
+            close(&mut out, &mut island, &mut islands, run, pos);
+            run = matches!(x, 0x00 | 0xff).then_some((x, pos));
+        }
+        at += n as u64;
+    }
+    if uniform {
+        return Ok(first.map(|b| vec![(from, to, Some(b))]).unwrap_or_default());
+    }
+    close(&mut out, &mut island, &mut islands, run, to);
+    if island < to {
+        out.push((island, to, None));
+    }
+    Ok(out)
 }
 
 struct GapStats {
@@ -634,6 +720,37 @@ mod tests {
                 .any(|m| m.contains("not explained by any format")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn gaps_split_into_padding_and_islands() {
+        let mut d = vec![0xffu8; 1000];
+        d[500..510].copy_from_slice(b"0123456789");
+        d[600] = 0x00; // a short run of another fill byte is not padding of its own
+        let src = Source::from_bytes(&d);
+        assert_eq!(
+            split_gap(&src, 0, 1000).unwrap(),
+            [
+                (0, 500, Some(0xff)),
+                (500, 510, None),
+                (510, 600, Some(0xff)),
+                (600, 601, None),
+                (601, 1000, Some(0xff))
+            ]
+        );
+        assert_eq!(split_gap(&src, 0, 400).unwrap(), [(0, 400, Some(0xff))]);
+        let one = Source::from_bytes(&[0x42u8; 100]);
+        assert_eq!(split_gap(&one, 0, 100).unwrap(), [(0, 100, Some(0x42))]);
+        // Islands past the cap stay one region.
+        let many: Vec<u8> = (0..200 * 65)
+            .map(|i| if i % 65 == 0 { 1 } else { 0 })
+            .collect();
+        let pieces = split_gap(&Source::from_bytes(&many), 0, many.len() as u64).unwrap();
+        assert_eq!(
+            pieces.iter().filter(|p| p.2.is_none()).count(),
+            MAX_ISLANDS + 1
+        );
+        assert_eq!(pieces.last().unwrap().1, many.len() as u64);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! (`create_new`), which also refuses to write through a dangling link. Links are created as
 //! they are spelled and never followed by fwgate.
 
+use std::collections::HashSet;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -24,6 +25,31 @@ pub struct Jail {
     pub(crate) budget: Budget,
     /// Bytes the current container may still write (its expansion-ratio allowance).
     scope_left: u64,
+    /// Directories (relative to the root) known to be real directories made by the jail.
+    dirs: HashSet<String>,
+}
+
+/// The longest path the system resolves; longer ones cannot be written out.
+const PATH_MAX: usize = 4096;
+
+/// A path cut to a readable length for messages: its start and its end.
+pub(crate) fn shorten(path: &str) -> String {
+    const KEEP: usize = 96;
+    if path.len() <= 2 * KEEP + 3 {
+        return path.to_string();
+    }
+    let head = path.char_indices().nth(KEEP).map_or(path.len(), |(i, _)| i);
+    let tail = path
+        .char_indices()
+        .rev()
+        .nth(KEEP - 1)
+        .map_or(0, |(i, _)| i);
+    format!(
+        "{}...{} ({} bytes)",
+        &path[..head],
+        &path[tail..],
+        path.len()
+    )
 }
 
 /// A regular file written into the jail.
@@ -58,6 +84,7 @@ impl Jail {
             root,
             budget: Budget::new(limits),
             scope_left: u64::MAX,
+            dirs: HashSet::new(),
         })
     }
 
@@ -106,26 +133,53 @@ impl Jail {
     }
 
     /// Makes sure every directory above `rel` exists and is a real directory.
+    ///
+    /// Directories the jail created or checked are remembered, so only the components below
+    /// the deepest known one are examined: creating a deep tree costs one check per new
+    /// directory, not one per prefix. The jail never removes or replaces a directory, so a
+    /// remembered one stays a real directory.
     fn prepare_parent(&mut self, rel: &str) -> Result<PathBuf> {
-        let mut dir = self.root.clone();
-        let mut comps: Vec<&str> = rel.split('/').collect();
-        comps.pop();
-        for comp in comps {
-            dir.push(comp);
+        if self.root.as_os_str().len() + 1 + rel.len() >= PATH_MAX {
+            return Err(UnpackError::Escape {
+                path: shorten(rel),
+                reason: "the path is longer than the system's PATH_MAX (4096 bytes)",
+            });
+        }
+        let parent = match rel.rfind('/') {
+            Some(i) => &rel[..i],
+            None => return Ok(self.root.join(rel)),
+        };
+        // The deepest ancestor already known to be a directory.
+        let mut known = parent;
+        while !known.is_empty() && !self.dirs.contains(known) {
+            known = known.rfind('/').map_or("", |i| &known[..i]);
+        }
+        if known.len() == parent.len() {
+            return Ok(self.root.join(rel));
+        }
+        let start = if known.is_empty() { 0 } else { known.len() + 1 };
+        let ends = parent[start..]
+            .match_indices('/')
+            .map(|(i, _)| start + i)
+            .chain(std::iter::once(parent.len()));
+        for end in ends {
+            let prefix = &parent[..end];
+            let dir = self.root.join(prefix);
             match fs::symlink_metadata(&dir) {
                 Ok(m) if m.file_type().is_dir() => {}
                 Ok(_) => {
                     return Err(UnpackError::Escape {
-                        path: rel.to_string(),
+                        path: shorten(rel),
                         reason: "a parent is a link or a file",
                     })
                 }
                 Err(_) => {
                     self.budget.add_entry()?;
                     fs::create_dir(&dir)
-                        .map_err(|e| UnpackError::io(&dir, "create directory", e))?
+                        .map_err(|e| UnpackError::io(shorten(prefix), "create directory", e))?
                 }
             }
+            self.dirs.insert(prefix.to_string());
         }
         Ok(self.root.join(rel))
     }
@@ -144,7 +198,10 @@ impl Jail {
             }),
             Err(_) => {
                 self.budget.add_entry()?;
-                fs::create_dir(&path).map_err(|e| UnpackError::io(&path, "create directory", e))
+                fs::create_dir(&path)
+                    .map_err(|e| UnpackError::io(shorten(rel), "create directory", e))?;
+                self.dirs.insert(rel.to_string());
+                Ok(())
             }
         }
     }

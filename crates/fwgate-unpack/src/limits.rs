@@ -21,6 +21,10 @@ pub struct Limits {
     /// Wall-clock budget for the whole extraction.
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
+    /// When set, the instant the budget ends (so that unpacking and scanning share one
+    /// deadline); otherwise `timeout` from the start of the extraction.
+    #[serde(skip)]
+    pub deadline: Option<Instant>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -36,6 +40,7 @@ impl Default for Limits {
             max_entries: 200_000,
             max_ratio: 1000,
             timeout: Duration::from_secs(600),
+            deadline: None,
         }
     }
 }
@@ -52,7 +57,9 @@ pub(crate) struct Budget {
 impl Budget {
     pub fn new(limits: Limits) -> Self {
         Budget {
-            deadline: Instant::now() + limits.timeout,
+            deadline: limits
+                .deadline
+                .unwrap_or_else(|| Instant::now() + limits.timeout),
             limits,
             bytes: 0,
             entries: 0,
@@ -62,7 +69,7 @@ impl Budget {
     pub fn check_time(&self) -> crate::Result<()> {
         if Instant::now() > self.deadline {
             return Err(crate::UnpackError::Limit(format!(
-                "time budget of {}s spent",
+                "time budget of {}s (--timeout) spent",
                 self.limits.timeout.as_secs()
             )));
         }

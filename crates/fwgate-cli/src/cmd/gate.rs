@@ -39,7 +39,7 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         &report,
         &release,
         scan_verdict.passed(),
-        a.check.fail_on.as_str(),
+        &policy,
         artifact,
     );
     let (record, _) = ledger.append(record, time::OffsetDateTime::now_utc())?;

@@ -141,7 +141,9 @@ fn algorithm(hash: &str) -> &'static str {
 }
 
 impl Accounts {
-    fn crack(&self, user: &str, hash: &str) -> Option<usize> {
+    /// The length of the default password that matches `hash`; `Err` when `deadline` came
+    /// before every candidate was tried.
+    fn crack(&self, user: &str, hash: &str, deadline: Instant) -> Result<Option<usize>, ()> {
         let verify = |pw: &str| {
             catch_unwind(AssertUnwindSafe(|| pwhash::unix::verify(pw, hash))).unwrap_or(false)
         };
@@ -150,14 +152,24 @@ impl Accounts {
             .iter()
             .filter(|(u, p)| u == user && !p.is_empty())
             .map(|(_, p)| p);
-        own.chain(self.passwords.iter())
-            .find(|pw| verify(pw))
-            .map(|pw| pw.chars().count())
+        for pw in own.chain(self.passwords.iter()) {
+            if Instant::now() > deadline {
+                return Err(());
+            }
+            if verify(pw) {
+                return Ok(Some(pw.chars().count()));
+            }
+        }
+        Ok(None)
     }
 
-    pub(crate) fn check(&self, content: &[u8], found: &mut Matches) {
+    /// Checks one account file; cracking stops at the earlier of the per-file budget and the
+    /// scan's `deadline`, and every hash left untried is reported.
+    pub(crate) fn check(&self, content: &[u8], deadline: Instant, found: &mut Matches) {
         let text = String::from_utf8_lossy(content);
-        let deadline = Instant::now() + CRACK_BUDGET;
+        let own_budget = Instant::now() + CRACK_BUDGET;
+        let scan_deadline_first = deadline < own_budget;
+        let deadline = deadline.min(own_budget);
         let mut unchecked = 0usize;
         for (i, line) in text.lines().enumerate() {
             let mut fields = line.split(':');
@@ -189,7 +201,11 @@ impl Accounts {
                         unchecked += 1;
                         continue;
                     }
-                    if let Some(len) = self.crack(user, pw) {
+                    let Ok(cracked) = self.crack(user, pw, deadline) else {
+                        unchecked += 1;
+                        continue;
+                    };
+                    if let Some(len) = cracked {
                         found.hits.push(Hit {
                             line: line_no,
                             message: format!(
@@ -205,10 +221,14 @@ impl Accounts {
             }
         }
         if unchecked > 0 {
-            found.skipped.push(format!(
-                "{unchecked} more password hash(es) not checked: the {}s cracking budget per file was spent",
-                CRACK_BUDGET.as_secs()
-            ));
+            found.skipped.push(if scan_deadline_first {
+                format!("{unchecked} password hash(es) not checked: the scan's deadline (--timeout) was reached")
+            } else {
+                format!(
+                    "{unchecked} password hash(es) not checked: the {}s cracking budget per file was spent",
+                    CRACK_BUDGET.as_secs()
+                )
+            });
         }
     }
 }
@@ -239,7 +259,7 @@ mod tests {
         let shadow = "a:$2b$31$abcdefghijklmnopqrstuuN6Yt1v0nQYzQ0oU1t2b8vQy9xkH0mG:1::\nb:$6$rounds=999999999$salt$hash:1::\n";
         let mut found = Matches::default();
         let t = Instant::now();
-        accounts.check(shadow.as_bytes(), &mut found);
+        accounts.check(shadow.as_bytes(), crate::ruleset::far_future(), &mut found);
         assert!(t.elapsed() < Duration::from_secs(1));
         assert!(found.hits.is_empty());
         assert_eq!(found.skipped.len(), 2, "{:?}", found.skipped);

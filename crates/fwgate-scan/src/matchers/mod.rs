@@ -50,12 +50,13 @@ impl MatcherSpec {
 }
 
 impl Matcher {
-    /// Runs the matcher on one file's bytes.
-    pub fn check(&self, content: &[u8]) -> Matches {
+    /// Runs the matcher on one file's bytes; work past `deadline` is reported as skipped.
+    pub fn check(&self, content: &[u8], deadline: std::time::Instant) -> Matches {
         let mut found = Matches::default();
         match self {
+            // Linear in the file (the regex crate); bounded by the scan's size cap.
             Matcher::Pattern(p) => p.check(content, &mut found),
-            Matcher::Accounts(a) => a.check(content, &mut found),
+            Matcher::Accounts(a) => a.check(content, deadline, &mut found),
         }
         found
     }

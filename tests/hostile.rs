@@ -1,0 +1,399 @@
+//! Crafted images an attacker could hand the gate, each built with the real tools (mke2fs,
+//! mkfs.jffs2, mkfs.cramfs, tar, mksquashfs) around a root file system that ships an empty
+//! root password and starts telnetd. For every one the gate must not PASS, and its output
+//! must name the cause: either the planted problem itself (the part was examined after all)
+//! or the part that could not be examined.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// A root file system with the two planted problems and an inert file `etc/a`.
+fn rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    fs::create_dir_all(root.join("etc/init.d")).unwrap();
+    fs::write(root.join("etc/a"), "x\n").unwrap();
+    fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    fs::write(root.join("etc/shadow"), "root::19000:0:99999:7:::\n").unwrap();
+    fs::write(
+        root.join("etc/init.d/rcS"),
+        "#!/bin/sh\n/usr/sbin/telnetd -l /bin/sh &\n",
+    )
+    .unwrap();
+    root
+}
+
+/// The first 128 KiB of the clean sample: a real mkimage kernel and erased-flash padding.
+fn kernel_prefix() -> Vec<u8> {
+    fs::read(sample("clean.bin")).unwrap()[..0x20000].to_vec()
+}
+
+/// Runs `tool args…`, or returns `None` when the tool is missing (a failure in CI).
+fn make(tool: &str, args: &[&std::ffi::OsStr]) -> Option<()> {
+    let path = peer(tool)?;
+    let o = run(Command::new(path).args(args));
+    assert!(o.status.success(), "{tool} failed");
+    Some(())
+}
+
+fn squashfs(dir: &Path, root: &Path, name: &str, extra: &[&str]) -> Option<Vec<u8>> {
+    let out = dir.join(name);
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        root.as_os_str(),
+        out.as_os_str(),
+        "-noappend".as_ref(),
+        "-all-root".as_ref(),
+        "-no-progress".as_ref(),
+        "-quiet".as_ref(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    make("mksquashfs", &args)?;
+    Some(fs::read(out).unwrap())
+}
+
+/// Gates `image` (written into `dir`) and returns its exit code and stdout.
+fn gate(dir: &Path, image: &[u8], extra: &[&str]) -> (Option<i32>, String) {
+    let path = dir.join("fw.bin");
+    fs::write(&path, image).unwrap();
+    let o = run(fwgate()
+        .arg("gate")
+        .arg(&path)
+        .arg("--evidence")
+        .arg(dir.join("ev"))
+        .args(extra));
+    let text = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    // Evidence is written whatever the verdict.
+    assert!(dir.join("ev").exists(), "no evidence written");
+    (o.status.code(), text)
+}
+
+fn assert_fails(code: Option<i32>, text: &str, needles: &[&str]) {
+    assert_eq!(code, Some(1), "the gate did not fail:\n{text}");
+    assert!(!text.contains("gate      PASS"), "{text}");
+    for n in needles {
+        assert!(text.contains(n), "output does not name {n:?}:\n{text}");
+    }
+}
+
+fn pad_to(image: &mut Vec<u8>, align: usize) {
+    while !image.len().is_multiple_of(align) {
+        image.push(0xff);
+    }
+}
+
+#[test]
+fn ext2_root_after_a_kernel_is_a_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let img = tmp.path().join("root.ext2");
+    let Some(()) = make(
+        "mke2fs",
+        &[
+            "-q".as_ref(),
+            "-F".as_ref(),
+            "-t".as_ref(),
+            "ext2".as_ref(),
+            "-d".as_ref(),
+            root.as_os_str(),
+            img.as_os_str(),
+            "1024".as_ref(),
+        ],
+    ) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(fs::read(&img).unwrap());
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["ext2/3/4 file system", "cannot extract"]);
+}
+
+#[test]
+fn jffs2_root_after_a_kernel_is_a_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let img = tmp.path().join("root.jffs2");
+    let Some(()) = make(
+        "mkfs.jffs2",
+        &[
+            "-r".as_ref(),
+            root.as_os_str(),
+            "-o".as_ref(),
+            img.as_os_str(),
+            "-e".as_ref(),
+            "0x10000".as_ref(),
+            "-l".as_ref(),
+        ],
+    ) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(fs::read(&img).unwrap());
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["JFFS2 file system", "cannot extract"]);
+}
+
+#[test]
+fn cramfs_root_after_a_kernel_is_a_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let img = tmp.path().join("root.cramfs");
+    let Some(()) = make("mkfs.cramfs", &[root.as_os_str(), img.as_os_str()]) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(fs::read(&img).unwrap());
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["CramFS file system", "cannot extract"]);
+}
+
+#[test]
+fn a_rootfs_tar_gz_is_a_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let img = tmp.path().join("rootfs.tar.gz");
+    let Some(()) = make(
+        "tar",
+        &[
+            "-C".as_ref(),
+            root.as_os_str(),
+            "-czf".as_ref(),
+            img.as_os_str(),
+            ".".as_ref(),
+        ],
+    ) else {
+        return;
+    };
+    let (code, text) = gate(tmp.path(), &fs::read(&img).unwrap(), &[]);
+    assert_fails(code, &text, &["tar archive", "cannot extract"]);
+}
+
+#[test]
+fn a_decoy_squashfs_claiming_the_rest_of_the_image_hides_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let decoy_root = tmp.path().join("decoy");
+    fs::create_dir_all(decoy_root.join("etc")).unwrap();
+    fs::write(decoy_root.join("etc/hostname"), "decoy\n").unwrap();
+    let Some(decoy) = squashfs(tmp.path(), &decoy_root, "decoy.sqfs", &[]) else {
+        return;
+    };
+    let real = squashfs(tmp.path(), &root, "real.sqfs", &[]).unwrap();
+    let mut image = kernel_prefix();
+    let at = image.len();
+    image.extend(&decoy);
+    pad_to(&mut image, 0x10000);
+    image.extend(&real);
+    // The decoy's superblock now claims every byte to the end of the image.
+    let claimed = (image.len() - at) as u64;
+    image[at + 40..at + 48].copy_from_slice(&claimed.to_le_bytes());
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["FWG-CRED-001", "FWG-SVC-001"]);
+}
+
+/// A gzip member around `payload`: the given header flags and name, then deflate data that
+/// starts with `empty` empty stored blocks.
+fn gzip(payload: &[u8], name: Option<&[u8]>, empty: usize) -> Vec<u8> {
+    let mut out = vec![
+        0x1f,
+        0x8b,
+        0x08,
+        if name.is_some() { 0x08 } else { 0 },
+        0,
+        0,
+        0,
+        0,
+        0,
+        3,
+    ];
+    if let Some(n) = name {
+        out.extend_from_slice(n);
+        out.push(0);
+    }
+    for _ in 0..empty {
+        // BFINAL=0, BTYPE=00, aligned; LEN=0, NLEN=0xffff.
+        out.extend_from_slice(&[0x00, 0x00, 0x00, 0xff, 0xff]);
+    }
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(payload).unwrap();
+    out.extend(enc.finish().unwrap());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out
+}
+
+#[test]
+fn a_gzip_stream_that_starts_with_empty_blocks_is_decoded_not_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let Some(real) = squashfs(tmp.path(), &root, "real.sqfs", &[]) else {
+        return;
+    };
+    // ~130 KB of empty stored blocks: more than the probe's dry-run window.
+    let gz = gzip(&real, None, 26_000);
+    if let Some(gunzip) = peer("gzip") {
+        let path = tmp.path().join("t.gz");
+        fs::write(&path, &gz).unwrap();
+        assert!(run(Command::new(gunzip).arg("-t").arg(&path))
+            .status
+            .success());
+    }
+    let mut image = kernel_prefix();
+    image.extend(gz);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["FWG-CRED-001"]);
+}
+
+#[test]
+fn a_gzip_header_with_a_long_name_is_decoded_not_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let Some(real) = squashfs(tmp.path(), &root, "real.sqfs", &[]) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(gzip(&real, Some(&[b'n'; 3000]), 0));
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["FWG-CRED-001"]);
+}
+
+/// A root SquashFS with uncompressed metadata, so that tests can edit entries in place.
+fn plain_squashfs(dir: &Path) -> Option<Vec<u8>> {
+    let root = rootfs(dir);
+    squashfs(dir, &root, "plain.sqfs", &["-noI", "-noD", "-noF", "-noX"])
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("pattern in the image")
+}
+
+#[test]
+fn a_directory_entry_typed_as_a_pipe_over_a_file_inode_is_read_as_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(mut fs_img) = plain_squashfs(tmp.path()) else {
+        return;
+    };
+    // The entry for "shadow": type 2 (file), name size 5; the kernel opens the inode.
+    let at = find(&fs_img, b"\x02\x00\x05\x00shadow");
+    fs_img[at] = 6; // a named pipe
+    let mut image = kernel_prefix();
+    image.extend(fs_img);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["FWG-CRED-001"]);
+}
+
+#[test]
+fn an_entry_named_slash_is_a_problem_and_resets_no_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(mut fs_img) = plain_squashfs(tmp.path()) else {
+        return;
+    };
+    // "etc/a" is the first entry of /etc; rename it "/".
+    let at = find(&fs_img, b"\x02\x00\x00\x00a");
+    fs_img[at + 4] = b'/';
+    let mut image = kernel_prefix();
+    image.extend(fs_img);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    // Later entries of /etc still land in etc/: the shadow file is found there.
+    assert_fails(
+        code,
+        &text,
+        &["a name containing '/'", "FWG-CRED-001", "/etc/shadow"],
+    );
+}
+
+#[test]
+fn an_oversized_metadata_block_is_a_problem_not_an_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(mut fs_img) = plain_squashfs(tmp.path()) else {
+        return;
+    };
+    let inode_table = u64::from_le_bytes(fs_img[64..72].try_into().unwrap()) as usize;
+    // An uncompressed block claiming 32 KiB: four times the format's limit.
+    fs_img[inode_table..inode_table + 2].copy_from_slice(&0xffffu16.to_le_bytes());
+    let mut image = kernel_prefix();
+    image.extend(fs_img);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["metadata block", "claims 32767 bytes"]);
+}
+
+#[test]
+fn unknown_bytes_fail_the_gate_until_accepted_by_their_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut image = fs::read(sample("clean.bin")).unwrap();
+    // Sixteen "encrypted" bytes in the erased-flash padding after the kernel.
+    let blob: Vec<u8> = (0u8..16).map(|i| i.wrapping_mul(97) ^ 0x5a).collect();
+    image[0x1f000..0x1f010].copy_from_slice(&blob);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["0x1f000", "not explained by any format"]);
+    let key = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&blob))
+    );
+    assert!(text.contains(&key), "{text}");
+    let (code, text) = gate(tmp.path(), &image, &["--accept", &key]);
+    assert_eq!(code, Some(0), "{text}");
+}
+
+#[test]
+fn the_deadline_covers_password_cracking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    // bcrypt cost 12, the most expensive cost fwgate tries: ~50 guesses cost seconds each.
+    let hash = "$2b$12$abcdefghijklmnopqrstuuOeZ2hQ32AyBh8ZYFFLfYoUxWKOV2GcS";
+    for i in 0..10 {
+        let dir = root.join(format!("overlay{i}/etc"));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("shadow"),
+            format!("root:{hash}:19000:0:99999:7:::\n"),
+        )
+        .unwrap();
+    }
+    fs::write(
+        root.join("etc/shadow"),
+        format!("root:{hash}:19000:0:99999:7:::\n"),
+    )
+    .unwrap();
+    let Some(fs_img) = squashfs(tmp.path(), &root, "slow.sqfs", &[]) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(fs_img);
+    let (code, text) = gate(tmp.path(), &image, &["--timeout", "3"]);
+    assert_fails(code, &text, &["deadline (--timeout) was reached"]);
+}
+
+#[test]
+fn thousands_of_nested_directories_end_by_themselves_with_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deep");
+    fs::create_dir_all(&root).unwrap();
+    // 3 000 levels, deeper than PATH_MAX lets a path name: made one chdir at a time
+    // (mksquashfs keeps the first ~2 000).
+    let Some(python) = peer("python3") else {
+        return;
+    };
+    let o = run(Command::new(python)
+        .arg("-c")
+        .arg("import os\nfor i in range(3000):\n    os.mkdir('d'); os.chdir('d')\n")
+        .current_dir(&root));
+    assert!(o.status.success());
+    let Some(fs_img) = squashfs(tmp.path(), &root, "deep.sqfs", &[]) else {
+        return;
+    };
+    let mut image = kernel_prefix();
+    image.extend(fs_img);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    // What cannot be written out is a problem naming the cause; nothing crashes.
+    assert_fails(code, &text, &["PATH_MAX"]);
+}
