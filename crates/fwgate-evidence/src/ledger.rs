@@ -13,6 +13,12 @@ use crate::{EvidenceError, Result};
 
 const LEDGER: &str = "ledger.jsonl";
 
+/// Parses the text of a ledger file (`ledger.jsonl`) into its records, without checking the
+/// chain (see [`Ledger::verify`]).
+pub fn parse_ledger(text: &str) -> Result<Vec<EvidenceRecord>> {
+    Ok(parse(text)?.into_iter().map(|(r, _)| r).collect())
+}
+
 /// Parses ledger text into records with the digest of each line.
 fn parse(text: &str) -> Result<Vec<(EvidenceRecord, String)>> {
     text.lines()

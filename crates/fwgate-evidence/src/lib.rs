@@ -11,7 +11,7 @@ mod record;
 use std::path::PathBuf;
 
 pub use catalog::{catalog, requirement, Requirement};
-pub use ledger::Ledger;
+pub use ledger::{parse_ledger, Ledger};
 pub use policy::{Policy, Verdict};
 pub use record::{Artifact, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
 

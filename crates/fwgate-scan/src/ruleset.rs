@@ -101,6 +101,12 @@ impl RuleSet {
         Self::from_files(files, "embedded")
     }
 
+    /// Builds a rule set from files in memory: paths relative to a `rules/` directory and
+    /// their bytes (rule files and the data files they name).
+    pub fn from_sources(files: Vec<(String, Vec<u8>)>) -> Result<RuleSet> {
+        Self::from_files(files, "memory")
+    }
+
     /// Loads every rule below `dir` (a `rules/` directory).
     pub fn load_dir(dir: &Path) -> Result<RuleSet> {
         let mut files = Vec::new();

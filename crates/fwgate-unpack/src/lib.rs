@@ -11,6 +11,8 @@ mod coverage;
 mod engine;
 mod error;
 pub mod formats;
+#[doc(hidden)]
+pub mod fuzz;
 mod handler;
 mod jail;
 mod limits;

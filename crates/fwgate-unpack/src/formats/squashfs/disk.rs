@@ -15,6 +15,8 @@ use crate::source::Source;
 pub const METADATA_SIZE: usize = 8192;
 /// A table pointer meaning "absent".
 pub const NONE: u64 = u64::MAX;
+/// The bit of a block's size word that marks it stored uncompressed.
+pub const UNCOMPRESSED_BLOCK: u32 = 1 << 24;
 /// Decompressed metadata kept in memory at most; past it the cache starts again.
 const CACHE_BYTES: usize = 16 << 20;
 
@@ -339,14 +341,16 @@ impl Fs {
     /// Reads one data or fragment block: `word` is its on-disk size with bit 24 meaning
     /// "stored uncompressed"; the result is at most one block.
     pub fn block(&mut self, pos: u64, word: u32) -> R<Vec<u8>> {
-        let size = (word & 0x00ff_ffff) as usize;
+        // As the kernel reads it: every bit but the "uncompressed" one is size, so stray
+        // high bits make the block too large rather than being ignored.
+        let size = (word & !UNCOMPRESSED_BLOCK) as usize;
         if size > self.sb.block_size as usize {
             return Err(format!(
                 "block at {pos:#x} is {size} bytes on disk, more than the block size"
             ));
         }
         let raw = self.raw(pos, size)?;
-        if word & (1 << 24) != 0 {
+        if word & UNCOMPRESSED_BLOCK != 0 {
             Ok(raw)
         } else {
             self.sb

@@ -111,6 +111,13 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
     let h = m.read(fs, 16)?;
     let itype = le16(&h, 0).unwrap_or(0);
     let mode = u32::from(le16(&h, 2).unwrap_or(0));
+    let number = le32(&h, 12).unwrap_or(0);
+    if number == 0 || number > fs.sb.inodes {
+        return Err(format!(
+            "inode {r:#x} has number {number}, outside 1..={} (corrupt)",
+            fs.sb.inodes
+        ));
+    }
     let kind = match itype {
         1 => {
             let b = m.read(fs, 16)?;
@@ -313,6 +320,7 @@ fn list(
         *left -= n as u64;
         m.read(fs, n).map_err(ListError::Fs)
     };
+    let mut prev: Option<Vec<u8>> = None;
     while left > 0 {
         let h = take(&mut m, fs, &mut left, 12)?;
         let count = le32(&h, 0).unwrap_or(0) as u64 + 1;
@@ -327,6 +335,17 @@ fn list(
             let off = u64::from(le16(&e, 0).unwrap_or(0));
             let name_len = usize::from(le16(&e, 6).unwrap_or(0)) + 1;
             let name = take(&mut m, fs, &mut left, name_len)?;
+            // mksquashfs sorts entries, and the kernel's lookup stops at the first entry
+            // whose name sorts after the one it wants: out of order, the device may not find
+            // what a listing shows.
+            if prev.as_ref().is_some_and(|p| *p >= name) {
+                out.problem(format!(
+                    "{}: directory entries out of order at {:?}: the kernel's lookup may not find some of them",
+                    if path.is_empty() { "/" } else { path },
+                    String::from_utf8_lossy(&name)
+                ));
+            }
+            prev = Some(name.clone());
             if let Some(why) = bad_name(&name) {
                 out.problem(format!(
                     "{}: directory entry with {why} ({:?}); not extracted",
@@ -371,7 +390,7 @@ impl<'f> FileReader<'f> {
         let want = self.left.min(bs) as usize;
         let data = if let Some(&word) = self.f.blocks.get(self.next) {
             self.next += 1;
-            let on_disk = u64::from(word & 0x00ff_ffff);
+            let on_disk = u64::from(word & !disk::UNCOMPRESSED_BLOCK);
             if on_disk == 0 {
                 vec![0u8; want] // a sparse block
             } else {
