@@ -397,3 +397,59 @@ fn thousands_of_nested_directories_end_by_themselves_with_evidence() {
     // What cannot be written out is a problem naming the cause; nothing crashes.
     assert_fails(code, &text, &["PATH_MAX"]);
 }
+
+#[test]
+fn a_parser_that_crashes_is_a_problem_and_the_rest_is_still_examined() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample_copy("router.bin", tmp.path());
+    let o = run(fwgate()
+        .env("FWGATE_WORKER_FAULT", "abort:squashfs")
+        .arg("gate")
+        .arg(&image)
+        .arg("--evidence")
+        .arg(tmp.path().join("ev")));
+    let text = stdout(&o);
+    assert_fails(
+        o.status.code(),
+        &text,
+        &["squashfs at 0x20000", "worker aborted"],
+    );
+    // The kernel before the crashed container was still unpacked, and evidence written.
+    assert!(text.contains("uimage x1"), "{text}");
+    assert!(tmp.path().join("ev/ledger.jsonl").exists());
+}
+
+#[test]
+fn a_parser_that_never_returns_is_stopped_at_the_deadline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample_copy("router.bin", tmp.path());
+    let o = run(fwgate()
+        .env("FWGATE_WORKER_FAULT", "spin:squashfs")
+        .arg("gate")
+        .arg(&image)
+        .args(["--timeout", "2", "--evidence"])
+        .arg(tmp.path().join("ev")));
+    assert_fails(
+        o.status.code(),
+        &stdout(&o),
+        &["time budget of 2s (--timeout) spent in the squashfs parser at 0x20000"],
+    );
+    assert!(tmp.path().join("ev/ledger.jsonl").exists());
+}
+
+#[test]
+fn the_worker_memory_limit_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample_copy("router.bin", tmp.path());
+    // factory-defaults.xz was made with xz -9: decoding it needs a 64 MiB dictionary.
+    let o = run(fwgate()
+        .arg("gate")
+        .arg(&image)
+        .args(["--worker-memory-mib", "48", "--evidence"])
+        .arg(tmp.path().join("ev")));
+    assert_fails(
+        o.status.code(),
+        &stdout(&o),
+        &["factory-defaults.xz", "allocate memory"],
+    );
+}

@@ -61,6 +61,9 @@ pub struct LimitArgs {
     /// then is reported and fails the gate.
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub timeout: u64,
+    /// Address-space limit of each parser worker process, in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub worker_memory_mib: u64,
 }
 
 impl LimitArgs {
@@ -69,6 +72,14 @@ impl LimitArgs {
             max_depth: self.max_depth,
             max_total_bytes: self.max_total_mib.saturating_mul(1 << 20),
             timeout: std::time::Duration::from_secs(self.timeout),
+            // Parsers run in a limited copy of this binary; without a path to it (never on
+            // Linux), in process under the panic guard.
+            worker: std::env::current_exe()
+                .ok()
+                .map(|exe| fwgate_unpack::worker::WorkerSpec {
+                    exe,
+                    memory_mib: self.worker_memory_mib,
+                }),
             ..Default::default()
         }
     }

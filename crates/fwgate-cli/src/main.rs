@@ -21,6 +21,13 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
+    // The unpacker re-runs this binary as its limited worker (see fwgate_unpack::worker).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == fwgate_unpack::worker::WORKER_ARG)
+    {
+        return ExitCode::from(fwgate_unpack::worker::serve().clamp(0, 255) as u8);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Unpack(a) => cmd::unpack::run(a),

@@ -20,6 +20,7 @@ use crate::handler::{Handler, Output, Probe};
 use crate::jail::Jail;
 use crate::source::Source;
 use crate::tree::{NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA};
+use crate::worker;
 use crate::{Limits, Result, UnpackError};
 
 /// A file waiting to be carved.
@@ -89,11 +90,11 @@ pub fn unpack_with_progress(
         raw: true,
     }];
     while let Some(item) = queue.pop() {
-        let file = if item.rel.is_empty() {
-            src.clone()
+        let (file, path) = if item.rel.is_empty() {
+            (src.clone(), image.to_path_buf())
         } else {
             match run.open_child(&item.rel) {
-                Some(s) => s,
+                Some(s) => (s, run.jail.root().join(&item.rel)),
                 None => continue,
             }
         };
@@ -102,7 +103,7 @@ pub fn unpack_with_progress(
         } else {
             &item.rel
         });
-        match run.carve(&file, &item) {
+        match run.carve(&file, &path, &item) {
             // Depth-first in file order: push in reverse so the first file is carved first.
             Ok(found) => queue.extend(found.into_iter().rev()),
             Err(e) => {
@@ -162,7 +163,7 @@ impl Run<'_> {
 
     /// Finds, probes and extracts the containers in one file. Returns the files it extracted.
     /// An `Err` is a global limit: the whole extraction stops.
-    fn carve(&mut self, src: &Source, item: &Pending) -> Result<Vec<Pending>> {
+    fn carve(&mut self, src: &Source, path: &Path, item: &Pending) -> Result<Vec<Pending>> {
         let base = if item.rel.is_empty() {
             String::new()
         } else {
@@ -249,7 +250,7 @@ impl Run<'_> {
                     continue;
                 }
             }
-            match self.extract(handler, &window, &probe, item, &base)? {
+            match self.extract(handler, &window, path, &probe, item, &base)? {
                 Extracted::Ok {
                     consumed,
                     used: ranges,
@@ -301,6 +302,7 @@ impl Run<'_> {
         &mut self,
         handler: &'static dyn Handler,
         window: &Source,
+        path: &Path,
         probe: &Probe,
         item: &Pending,
         base: &str,
@@ -311,28 +313,48 @@ impl Run<'_> {
         let dir = Jail::clean(base, &format!("{}@{:#x}", handler.id(), start))?;
         let region_len = probe.len.unwrap_or(window.len()).min(window.len());
         let ratio = self.jail.budget.limits.max_ratio;
-        self.jail
-            .set_scope(region_len.max(4096).saturating_mul(ratio));
+        let scope = region_len.max(4096).saturating_mul(ratio);
         let origin = Origin {
             parent: item.rel.clone(),
             formats: formats.clone(),
             offset: start,
             inner_path: String::new(),
         };
-        let mut out = Output {
-            jail: &mut self.jail,
-            base: dir,
-            origin,
-            nodes: Vec::new(),
-            problems: Vec::new(),
-            format: handler.id(),
-            used: None,
+        let (result, nodes, problems, used) = match self.jail.budget.limits.worker.clone() {
+            Some(spec) => {
+                let r = worker::extract(
+                    &spec,
+                    &mut self.jail,
+                    path,
+                    start,
+                    handler.id(),
+                    probe,
+                    &dir,
+                    &origin,
+                    scope,
+                )?;
+                (r.result, r.nodes, r.problems, r.used)
+            }
+            None => {
+                self.jail.set_scope(scope);
+                let mut out = Output {
+                    jail: &mut self.jail,
+                    base: dir,
+                    origin,
+                    nodes: Vec::new(),
+                    problems: Vec::new(),
+                    format: handler.id(),
+                    used: None,
+                };
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    handler.extract(window, probe, &mut out)
+                }))
+                .map_err(|_| ());
+                let (nodes, problems, used) = (out.nodes, out.problems, out.used);
+                self.jail.set_scope(u64::MAX);
+                (result, nodes, problems, used)
+            }
         };
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            handler.extract(window, probe, &mut out)
-        }));
-        let (nodes, problems, used) = (out.nodes, out.problems, out.used);
-        self.jail.set_scope(u64::MAX);
         let files: Vec<Pending> = nodes
             .iter()
             .filter(|n| n.kind == NodeKind::File)
@@ -361,11 +383,16 @@ impl Run<'_> {
                 Err(e)
             }
             Ok(Err(e)) => {
+                // The problem names file, format and offset itself.
+                let message = match &e {
+                    UnpackError::Malformed { message, .. } => message.clone(),
+                    e => error_chain(e),
+                };
                 self.problem(
                     &item.rel,
                     Some(handler.id()),
                     Some(start),
-                    format!("{}{undecided}", error_chain(&e)),
+                    format!("{message}{undecided}"),
                 );
                 Ok(Extracted::Failed { files })
             }

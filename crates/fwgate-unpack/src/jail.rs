@@ -88,6 +88,17 @@ impl Jail {
         })
     }
 
+    /// A jail over an existing root, for a worker process that writes one container's files
+    /// under a directory the parent chose, with the parent's budget so far.
+    pub(crate) fn attach(root: &Path, budget: Budget) -> Jail {
+        Jail {
+            root: root.to_path_buf(),
+            budget,
+            scope_left: u64::MAX,
+            dirs: HashSet::new(),
+        }
+    }
+
     /// The absolute root directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -18,6 +18,7 @@ mod jail;
 mod limits;
 mod source;
 mod tree;
+pub mod worker;
 
 pub use engine::{unpack, unpack_with_progress};
 pub use error::{error_chain, Result, UnpackError};

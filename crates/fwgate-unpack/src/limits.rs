@@ -25,6 +25,10 @@ pub struct Limits {
     /// deadline); otherwise `timeout` from the start of the extraction.
     #[serde(skip)]
     pub deadline: Option<Instant>,
+    /// When set, every container is extracted in a limited worker process (see
+    /// [`crate::worker`]); otherwise in this process, under a panic guard only.
+    #[serde(skip)]
+    pub worker: Option<crate::worker::WorkerSpec>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -41,6 +45,7 @@ impl Default for Limits {
             max_ratio: 1000,
             timeout: Duration::from_secs(600),
             deadline: None,
+            worker: None,
         }
     }
 }

@@ -299,7 +299,25 @@ fn mutated_images_never_diverge_silently_from_unsquashfs() {
                 fs::write("/tmp/fwgate-divergent.sqfs", &m).unwrap();
             }
             assert_eq!(ok, Some(true), "mutation {n} at {at:#x}: fwgate saw no problem, unsquashfs failed (image in /tmp/fwgate-divergent.sqfs)");
-            assert_eq!(files, theirs, "mutation {n} at {at:#x}");
+            let differ: Vec<_> = files
+                .keys()
+                .chain(theirs.keys())
+                .filter(|k| files.get(*k) != theirs.get(*k))
+                .map(|k| {
+                    format!(
+                        "{k}: fwgate {:?}, unsquashfs {:?}",
+                        files.get(k),
+                        theirs.get(k)
+                    )
+                })
+                .collect();
+            if !differ.is_empty() {
+                fs::write("/tmp/fwgate-divergent.sqfs", &m).unwrap();
+            }
+            assert!(
+                differ.is_empty(),
+                "mutation {n} at {at:#x} (image in /tmp/fwgate-divergent.sqfs): {differ:#?}"
+            );
             agreed += 1;
         } else {
             reported += 1;

@@ -87,6 +87,7 @@ enum Kind {
 struct Inode {
     kind: Kind,
     mode: u32,
+    number: u32,
 }
 
 struct FileInode {
@@ -111,6 +112,16 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
     let h = m.read(fs, 16)?;
     let itype = le16(&h, 0).unwrap_or(0);
     let mode = u32::from(le16(&h, 2).unwrap_or(0));
+    // The kernel refuses an inode whose owner indexes lie outside the id table.
+    for (what, at) in [("uid", 4), ("gid", 6)] {
+        let index = le16(&h, at).unwrap_or(0);
+        if index >= fs.sb.id_count {
+            return Err(format!(
+                "inode {r:#x}: {what} index {index} is outside the id table ({} ids)",
+                fs.sb.id_count
+            ));
+        }
+    }
     let number = le32(&h, 12).unwrap_or(0);
     if number == 0 || number > fs.sb.inodes {
         return Err(format!(
@@ -186,7 +197,7 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
         4..=7 | 11..=14 => Kind::Special,
         t => return Err(format!("inode {r:#x} has unknown type {t}")),
     };
-    Ok(Inode { kind, mode })
+    Ok(Inode { kind, mode, number })
 }
 
 fn read_words(m: &mut MetaReader, fs: &mut Fs, n: usize) -> R<Vec<u32>> {
@@ -238,7 +249,7 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
             offset,
             size,
             &path,
-            &mut |fs, out, name, r| {
+            &mut |fs, out, name, r, number| {
                 out.check_time()?;
                 let child = format!("{path}/{name}");
                 let node = match inode(fs, r, max_blocks) {
@@ -248,6 +259,15 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
                         return Ok(());
                     }
                 };
+                // The kernel caches inodes by the number the entry states: an entry whose
+                // number is another inode's may be served that inode's file instead.
+                if i64::from(node.number) != number {
+                    out.problem(format!(
+                        "{child}: the directory entry says inode {number}, the inode says {}; the kernel may serve another file here",
+                        node.number
+                    ));
+                    return Ok(());
+                }
                 match node.kind {
                     Kind::Dir {
                         block,
@@ -290,7 +310,8 @@ enum ListError {
     Stop(crate::UnpackError),
 }
 
-type Visit<'v> = dyn FnMut(&mut Fs, &mut Output<'_>, &str, u64) -> Result<()> + 'v;
+/// Called with each entry's name, inode reference and the inode number the entry states.
+type Visit<'v> = dyn FnMut(&mut Fs, &mut Output<'_>, &str, u64, i64) -> Result<()> + 'v;
 
 /// Streams one directory listing, calling `visit` with each valid name and inode reference.
 fn list(
@@ -325,6 +346,7 @@ fn list(
         let h = take(&mut m, fs, &mut left, 12)?;
         let count = le32(&h, 0).unwrap_or(0) as u64 + 1;
         let start = u64::from(le32(&h, 4).unwrap_or(0));
+        let base = i64::from(le32(&h, 8).unwrap_or(0));
         if count > 256 {
             return Err(ListError::Fs(format!(
                 "directory header lists {count} entries (the format allows 256)"
@@ -333,6 +355,8 @@ fn list(
         for _ in 0..count {
             let e = take(&mut m, fs, &mut left, 8)?;
             let off = u64::from(le16(&e, 0).unwrap_or(0));
+            let delta = i64::from(le16(&e, 2).unwrap_or(0) as i16);
+            let number = base + delta;
             let name_len = usize::from(le16(&e, 6).unwrap_or(0)) + 1;
             let name = take(&mut m, fs, &mut left, name_len)?;
             // mksquashfs sorts entries, and the kernel's lookup stops at the first entry
@@ -355,7 +379,7 @@ fn list(
                 continue;
             }
             let name = String::from_utf8_lossy(&name).into_owned();
-            visit(fs, out, &name, (start << 16) | off).map_err(ListError::Stop)?;
+            visit(fs, out, &name, (start << 16) | off, number).map_err(ListError::Stop)?;
         }
     }
     Ok(())
