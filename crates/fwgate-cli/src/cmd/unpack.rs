@@ -1,7 +1,7 @@
 //! `fwgate unpack` and `fwgate formats`.
 
 use anyhow::{Context, Result};
-use fwgate_unpack::{RegionKind, HANDLERS};
+use fwgate_unpack::{RegionKind, HANDLERS, RECOGNISERS};
 
 use crate::args::UnpackArgs;
 use crate::progress::Spinner;
@@ -63,8 +63,13 @@ pub fn run(a: UnpackArgs) -> Result<Outcome> {
 }
 
 pub fn formats() -> Result<Outcome> {
+    println!("extracted:");
     for h in HANDLERS {
-        println!("{:<10} {}", h.id(), h.description());
+        println!("  {:<15} {}", h.id(), h.description());
+    }
+    println!("recognised, not extracted yet (an image holding one fails as not fully examined):");
+    for r in RECOGNISERS {
+        println!("  {:<15} {}", r.id, r.description);
     }
     Ok(Outcome::Pass)
 }
