@@ -74,6 +74,13 @@ fn gate(dir: &Path, image: &[u8], extra: &[&str]) -> (Option<i32>, String) {
     (o.status.code(), text)
 }
 
+/// True when `handler`'s probe validates the header of `data` but cannot decide.
+fn undecided(handler: &str, data: &[u8]) -> bool {
+    let h = fwgate_unpack::handler(handler).unwrap();
+    h.probe(&fwgate_unpack::Source::from_bytes(data))
+        .is_some_and(|p| p.undecided.is_some())
+}
+
 fn assert_fails(code: Option<i32>, text: &str, needles: &[&str]) {
     assert_eq!(code, Some(1), "the gate did not fail:\n{text}");
     assert!(!text.contains("gate      PASS"), "{text}");
@@ -235,8 +242,12 @@ fn a_gzip_stream_that_starts_with_empty_blocks_is_decoded_not_skipped() {
     let Some(real) = squashfs(tmp.path(), &root, "real.sqfs", &[]) else {
         return;
     };
-    // ~130 KB of empty stored blocks: more than the probe's dry-run window.
-    let gz = gzip(&real, None, 26_000);
+    // 150 KB of empty stored blocks: more than the probe's dry-run window.
+    let gz = gzip(&real, None, 30_000);
+    assert!(
+        undecided("gzip", &gz),
+        "the probe alone should not be able to decide"
+    );
     if let Some(gunzip) = peer("gzip") {
         let path = tmp.path().join("t.gz");
         fs::write(&path, &gz).unwrap();
@@ -257,8 +268,13 @@ fn a_gzip_header_with_a_long_name_is_decoded_not_skipped() {
     let Some(real) = squashfs(tmp.path(), &root, "real.sqfs", &[]) else {
         return;
     };
+    let gz = gzip(&real, Some(&[b'n'; 3000]), 0);
+    assert!(
+        undecided("gzip", &gz),
+        "the probe alone should not be able to decide"
+    );
     let mut image = kernel_prefix();
-    image.extend(gzip(&real, Some(&[b'n'; 3000]), 0));
+    image.extend(gz);
     let (code, text) = gate(tmp.path(), &image, &[]);
     assert_fails(code, &text, &["FWG-CRED-001"]);
 }
@@ -506,4 +522,99 @@ fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
         let (code, text) = gate(&dir, &image, &[]);
         assert_fails(code, &text, &[needle, "cannot extract"]);
     }
+}
+
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// An xz stream (CRC32 check) of `empty` blocks that decode to nothing, then one LZMA2 block
+/// holding `payload`: the xz form of a stream whose first 128 KiB yield no output.
+fn xz_with_empty_blocks(payload: &[u8], empty: usize) -> Vec<u8> {
+    use liblzma::stream::{Action, Filters, LzmaOptions, Stream};
+    let crc = |b: &[u8]| crc32fast::hash(b).to_le_bytes();
+    let mut out = vec![0xfd, b'7', b'z', b'X', b'Z', 0, 0, 1];
+    out.extend(crc(&[0, 1]));
+    // Block header: size byte, flags (one filter), LZMA2 with a dictionary byte, padding.
+    let header = |dict: u8| {
+        let mut h = vec![2u8, 0x00, 0x21, 0x01, dict, 0, 0, 0];
+        let c = crc(&h);
+        h.extend(c);
+        h
+    };
+    let mut records = Vec::new();
+    for _ in 0..empty {
+        out.extend(header(0));
+        out.extend([0x00, 0, 0, 0]); // LZMA2 end marker, block padding
+        out.extend(crc(&[])); // check of nothing
+        records.push((12 + 1 + 4, 0u64));
+    }
+    let mut lzma2 = Vec::with_capacity(payload.len() + 4096);
+    let mut filters = Filters::new();
+    filters.lzma2(&LzmaOptions::new_preset(6).unwrap());
+    let mut enc = Stream::new_raw_encoder(&filters).unwrap();
+    enc.process_vec(payload, &mut lzma2, Action::Finish)
+        .unwrap();
+    while enc.total_in() < payload.len() as u64 || lzma2.len() == lzma2.capacity() {
+        lzma2.reserve(1 << 20);
+        enc.process_vec(
+            &payload[enc.total_in() as usize..],
+            &mut lzma2,
+            Action::Finish,
+        )
+        .unwrap();
+    }
+    out.extend(header(22)); // 8 MiB dictionary, preset 6's
+    out.extend(&lzma2);
+    out.extend(std::iter::repeat_n(0u8, (4 - lzma2.len() % 4) % 4));
+    out.extend(crc(payload));
+    records.push((12 + lzma2.len() as u64 + 4, payload.len() as u64));
+    let mut index = vec![0u8];
+    varint(records.len() as u64, &mut index);
+    for (unpadded, size) in &records {
+        varint(*unpadded, &mut index);
+        varint(*size, &mut index);
+    }
+    while index.len() % 4 != 0 {
+        index.push(0);
+    }
+    let c = crc(&index);
+    index.extend(c);
+    out.extend(&index);
+    let mut footer_body = ((index.len() / 4 - 1) as u32).to_le_bytes().to_vec();
+    footer_body.extend([0, 1]);
+    out.extend(crc(&footer_body));
+    out.extend(footer_body);
+    out.extend(b"YZ");
+    out
+}
+
+#[test]
+fn an_xz_stream_that_starts_with_empty_blocks_is_decoded_not_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    let Some(real) = squashfs(tmp.path(), &root, "real.sqfs", &[]) else {
+        return;
+    };
+    // 8 000 empty blocks of 20 bytes: 160 KB before the first byte of output.
+    let xz = xz_with_empty_blocks(&real, 8_000);
+    assert!(
+        undecided("xz", &xz),
+        "the probe alone should not be able to decide"
+    );
+    if let Some(xz_tool) = peer("xz") {
+        let path = tmp.path().join("t.xz");
+        fs::write(&path, &xz).unwrap();
+        assert!(run(Command::new(xz_tool).arg("-t").arg(&path))
+            .status
+            .success());
+    }
+    let mut image = kernel_prefix();
+    image.extend(xz);
+    let (code, text) = gate(tmp.path(), &image, &[]);
+    assert_fails(code, &text, &["FWG-CRED-001"]);
 }
