@@ -3,10 +3,16 @@
 # Prints a table of wall time (median of runs, hyperfine) and peak memory (GNU time, max RSS).
 #   unpack:  fwgate unpack            vs  binwalk -Me (recursive carving + extraction)
 #   gate:    fwgate gate (unpack, 4 rules, evidence, no key)
-# Needs: hyperfine, GNU time, binwalk (apt-get install hyperfine time binwalk squashfs-tools).
+#   attacks: fwgate gate on crafted resource attacks (a 1 GiB gzip child, an oversized SquashFS
+#            metadata block, 2 000 nested directories, ten bcrypt-12 shadow files under
+#            --timeout 10, 300 000 gzip signatures), with binwalk -Me beside it where it applies:
+#            each must end by itself, within the deadline, under 512 MiB.
+# Needs: hyperfine, GNU time, binwalk (apt-get install hyperfine time binwalk squashfs-tools
+# python3 bc). BINWALK=path picks another binwalk (e.g. binwalk-ng from cargo install binwalk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for t in hyperfine /usr/bin/time binwalk unsquashfs; do
+bw=${BINWALK:-binwalk}
+for t in hyperfine /usr/bin/time "$bw" unsquashfs mksquashfs python3 bc; do
   command -v "$t" >/dev/null || { echo "bench.sh: $t is missing (apt-get install hyperfine time binwalk squashfs-tools)" >&2; exit 2; }
 done
 cargo build --release --quiet
@@ -26,17 +32,89 @@ peak_kib() { # command... -> max RSS in KiB
   tail -1 "$work/t"
 }
 files() { find "$1" -type f 2>/dev/null | wc -l; }
+# binwalk 2.x (Python) and binwalk 3 (binwalk-ng, Rust) take different flags.
+bw_version=$( ("$bw" --version 2>/dev/null || true) | head -1 | awk "{print \$NF}")
+[ -n "$bw_version" ] || bw_version=$( ("$bw" --help 2>&1 || true) | head -2 | tail -1 | awk '{print $2}')
+binwalk_cmd() {
+  case "$bw_version" in
+    3*) echo "$bw -q -M -e -C $work/b $1" ;;
+    *) echo "$bw -qMe --run-as=$(id -un) -C $work/b $1" ;;
+  esac
+}
 
 printf '%-12s %-34s %12s %12s %8s\n' sample tool median_ms peak_MiB files
 for s in router.bin clean.bin; do
   img=$PWD/firmware-samples/$s
   cmd_f="$fw unpack $img -o $work/o"
-  cmd_b="cd $work && binwalk -qMe --run-as=$(id -un) -C $work/b $img"
+  cmd_b="cd $work && $(binwalk_cmd "$img")"
   cmd_g="$fw gate $img --evidence $work/ev"
   t=$(median_ms "$cmd_f"); m=$(peak_kib "$cmd_f"); n=$(files "$work/o")
   printf '%-12s %-34s %12s %12.1f %8s\n' "$s" "fwgate unpack" "$t" "$(echo "$m/1024" | bc -l)" "$n"
   t=$(median_ms "$cmd_b"); m=$(peak_kib "$cmd_b"); n=$(files "$work/b")
-  printf '%-12s %-34s %12s %12.1f %8s\n' "$s" "binwalk -Me $(binwalk --help 2>&1 | head -2 | tail -1 | awk '{print $2}')" "$t" "$(echo "$m/1024" | bc -l)" "$n"
+  printf '%-12s %-34s %12s %12.1f %8s\n' "$s" "binwalk -Me $bw_version" "$t" "$(echo "$m/1024" | bc -l)" "$n"
   t=$(median_ms "$cmd_g"); m=$(peak_kib "$cmd_g")
   printf '%-12s %-34s %12s %12.1f %8s\n' "$s" "fwgate gate (unpack+scan+evidence)" "$t" "$(echo "$m/1024" | bc -l)" "-"
+done
+
+# --- resource attacks -------------------------------------------------------------------
+mkdir -p "$work/atk"
+prefix="$work/atk/prefix"
+head -c $((0x20000)) firmware-samples/clean.bin > "$prefix"
+mkroot() { # dir: a root with an empty root password
+  mkdir -p "$1/etc" && echo 'root::19000:0:99999:7:::' > "$1/etc/shadow"
+}
+# A 1 GiB child from a ~1 MB gzip (ratio under the 1000x limit).
+head -c $((1 << 30)) /dev/zero | gzip -9 > "$work/atk/bomb.gz"
+cat "$prefix" "$work/atk/bomb.gz" > "$work/atk/gzip-bomb.bin"
+# An oversized metadata block at the start of the inode table.
+mkroot "$work/atk/r1"
+mksquashfs "$work/atk/r1" "$work/atk/m.sqfs" -noappend -noI -quiet -no-progress >/dev/null
+python3 - "$work/atk/m.sqfs" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+at = struct.unpack_from('<Q', d, 64)[0]
+d[at:at + 2] = struct.pack('<H', 0xffff)
+open(sys.argv[1], 'wb').write(d)
+PY
+cat "$prefix" "$work/atk/m.sqfs" > "$work/atk/metadata.bin"
+# 2 000 nested directories (mksquashfs keeps what PATH_MAX allows).
+mkdir -p "$work/atk/deep"
+python3 -c "import os
+os.chdir('$work/atk/deep')
+for i in range(3000):
+    os.mkdir('d'); os.chdir('d')"
+mksquashfs "$work/atk/deep" "$work/atk/deep.sqfs" -noappend -quiet -no-progress >/dev/null 2>&1
+cat "$prefix" "$work/atk/deep.sqfs" > "$work/atk/deep.bin"
+# Ten bcrypt-12 shadow files.
+hash='$2b$12$abcdefghijklmnopqrstuuOeZ2hQ32AyBh8ZYFFLfYoUxWKOV2GcS'
+for i in 0 1 2 3 4 5 6 7 8 9; do
+  mkdir -p "$work/atk/slow/o$i/etc"; echo "root:$hash:19000:0:99999:7:::" > "$work/atk/slow/o$i/etc/shadow"
+done
+mksquashfs "$work/atk/slow" "$work/atk/slow.sqfs" -noappend -quiet -no-progress >/dev/null
+cat "$prefix" "$work/atk/slow.sqfs" > "$work/atk/bcrypt.bin"
+# 300 000 gzip signatures with every optional header field flagged.
+python3 -c "import sys; sys.stdout.buffer.write(b'\x1f\x8b\x08' * 300000)" > "$work/atk/signatures.bin"
+
+echo
+printf '%-14s %-34s %10s %10s %6s  %s\n' attack tool seconds peak_MiB exit outcome
+attack() { # name label timeout-secs command...
+  local name=$1 label=$2 limit=$3; shift 3
+  rm -rf "$work/o" "$work/b" "$work/ev"
+  local start end code
+  start=$(date +%s.%N)
+  code=0
+  /usr/bin/time -f "%M" -o "$work/t" timeout "$limit" bash -c "$*" > "$work/out" 2>&1 || code=$?
+  end=$(date +%s.%N)
+  local outcome
+  outcome=$(grep -m1 -oE 'gate +(PASS|FAIL)|time budget[^;]*|not explained|metadata block[^;]*|PATH_MAX|deadline[^;]*' "$work/out" | head -1 || true)
+  [ "$code" = 124 ] && outcome="killed by timeout ${limit}s"
+  printf '%-14s %-34s %10.1f %10.1f %6s  %s\n' "$name" "$label" "$(echo "$end - $start" | bc -l)" \
+    "$(echo "$(tail -1 "$work/t" 2>/dev/null || echo 0)/1024" | bc -l)" "$code" "${outcome:-?}"
+}
+for a in gzip-bomb metadata deep bcrypt signatures; do
+  img="$work/atk/$a.bin"
+  attack "$a" "fwgate gate --timeout 10" 60 "$fw gate $img --timeout 10 --evidence $work/ev"
+  case $a in
+    gzip-bomb|signatures) attack "$a" "binwalk -Me $bw_version" 300 "cd $work && $(binwalk_cmd "$img")" ;;
+  esac
 done

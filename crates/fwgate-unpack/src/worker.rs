@@ -145,13 +145,15 @@ pub(crate) fn extract(
             let _ = s.write_all(&body);
         }
     });
+    // The reader sends the worker's answer when its stdout closes, which is when it exits.
     let mut stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let mut buf = Vec::new();
         if let Some(s) = stdout.as_mut() {
             let _ = s.read_to_end(&mut buf);
         }
-        buf
+        let _ = tx.send(buf);
     });
     let mut stderr = child.stderr.take();
     let err_reader = std::thread::spawn(move || {
@@ -161,21 +163,22 @@ pub(crate) fn extract(
         }
         buf
     });
-    let deadline = jail.budget.deadline;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+    let wait = jail
+        .budget
+        .deadline
+        .saturating_duration_since(Instant::now());
+    let (status, out) = match rx.recv_timeout(wait) {
+        Ok(out) => match child.wait() {
+            Ok(status) => (Some(status), out),
             Err(e) => return Err(UnpackError::io(&spec.exe, "wait for the unpack worker", e)),
+        },
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            (None, Vec::new())
         }
     };
     let _ = feeder.join();
-    let out = reader.join().unwrap_or_default();
     let err = err_reader.join().unwrap_or_default();
     let Some(status) = status else {
         return Err(UnpackError::Limit(format!(
