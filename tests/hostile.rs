@@ -618,3 +618,41 @@ fn an_xz_stream_that_starts_with_empty_blocks_is_decoded_not_skipped() {
     let (code, text) = gate(tmp.path(), &image, &[]);
     assert_fails(code, &text, &["FWG-CRED-001"]);
 }
+
+#[test]
+fn a_kernel_banner_does_not_make_flash_bytes_a_leaf() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An uncompressed "kernel" whose payload is a banner and then bytes nothing explains (an
+    // unknown file system a partition table could point at).
+    let mut payload = b"Linux version 5.10.0 (builder@acme) (gcc 10.2)\n".to_vec();
+    payload.extend((0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8));
+    let data = tmp.path().join("payload");
+    fs::write(&data, &payload).unwrap();
+    let out = tmp.path().join("uImage");
+    let Some(()) = make(
+        "mkimage",
+        &[
+            "-A".as_ref(),
+            "arm".as_ref(),
+            "-O".as_ref(),
+            "linux".as_ref(),
+            "-T".as_ref(),
+            "kernel".as_ref(),
+            "-C".as_ref(),
+            "none".as_ref(),
+            "-a".as_ref(),
+            "0x80008000".as_ref(),
+            "-e".as_ref(),
+            "0x80008000".as_ref(),
+            "-n".as_ref(),
+            "k".as_ref(),
+            "-d".as_ref(),
+            data.as_os_str(),
+            out.as_os_str(),
+        ],
+    ) else {
+        return;
+    };
+    let (code, text) = gate(tmp.path(), &fs::read(&out).unwrap(), &[]);
+    assert_fails(code, &text, &["not explained by any format"]);
+}

@@ -70,27 +70,104 @@ impl Ranges {
 /// How much of a payload is read to decide whether it is text.
 const TEXT_SAMPLE: usize = 64 * 1024;
 
-/// What a raw payload in which no container was found is, when it is a leaf the scanner reads
-/// as it is: an ELF file, a Linux kernel (its version banner, or an ARM zImage header), or
-/// text. `None`: unknown data.
-pub fn classify_leaf(src: &Source) -> Option<&'static str> {
+/// A raw payload identified as a leaf the scanner reads as it is, and how far it extends:
+/// bytes past `extent` are accounted like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leaf {
+    /// What it is, for the manifest.
+    pub what: &'static str,
+    /// Where the leaf ends (its own headers say so, or the whole payload).
+    pub extent: u64,
+}
+
+/// What a raw payload is, when it is a leaf: an ELF file (up to the end its headers give), a
+/// Linux kernel (an ARM zImage or arm64 Image up to its stated size; any payload with the
+/// version banner, but only when it was `decompressed` into memory, where no flash partition
+/// can point into it), or text. `None`: unknown data.
+pub fn classify_leaf(src: &Source, decompressed: bool) -> Option<Leaf> {
     let head = src.bytes(0, TEXT_SAMPLE).ok()?;
+    let len = src.len();
+    let leaf = |what, extent: u64| (extent > 0 && extent <= len).then_some(Leaf { what, extent });
     if head.starts_with(b"\x7fELF") {
-        return Some("ELF file");
+        return leaf("ELF file", elf_extent(src)?);
     }
-    // ARM zImage: magic 0x016f2818 at 0x24 (either byte order).
-    if let Some(m) = head.get(0x24..0x28) {
-        if m == [0x18, 0x28, 0x6f, 0x01] || m == [0x01, 0x6f, 0x28, 0x18] {
-            return Some("Linux kernel (ARM zImage)");
+    // ARM zImage: magic 0x016f2818 at 0x24, then its start and end addresses.
+    let le32 = |at: usize| {
+        head.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if head.get(0x24..0x28) == Some(&[0x18, 0x28, 0x6f, 0x01]) {
+        let (start, end) = (le32(0x28)?, le32(0x2c)?);
+        return leaf(
+            "Linux kernel (ARM zImage)",
+            u64::from(end.checked_sub(start)?),
+        );
+    }
+    // arm64 Image: "ARM\x64" at 0x38, image size at 0x10 (0 in kernels before 3.17).
+    if head.get(0x38..0x3c) == Some(b"ARM\x64") {
+        let size = head
+            .get(0x10..0x18)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))?;
+        if size > 0 {
+            return leaf("Linux kernel (arm64 Image)", size);
         }
     }
     if is_text(&head) {
-        return Some("text");
+        return leaf("text", len);
     }
-    if has_linux_banner(src) {
-        return Some("Linux kernel");
+    if decompressed && has_linux_banner(src) {
+        return leaf("Linux kernel", len);
     }
     None
+}
+
+/// The end of an ELF file as its headers give it: the furthest of the program header
+/// table, the segments' file contents and the section header table.
+fn elf_extent(src: &Source) -> Option<u64> {
+    let h = src.bytes(0, 64).ok()?;
+    let wide = *h.get(4)? == 2;
+    let be = *h.get(5)? == 2;
+    let rd = |b: &[u8], at: usize, n: usize| -> Option<u64> {
+        let s = b.get(at..at + n)?;
+        let mut v = 0u64;
+        for i in 0..n {
+            let byte = if be { s[i] } else { s[n - 1 - i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        Some(v)
+    };
+    let (phoff, shoff, phentsize, phnum, shentsize, shnum) = if wide {
+        (
+            rd(&h, 32, 8)?,
+            rd(&h, 40, 8)?,
+            rd(&h, 54, 2)?,
+            rd(&h, 56, 2)?,
+            rd(&h, 58, 2)?,
+            rd(&h, 60, 2)?,
+        )
+    } else {
+        (
+            rd(&h, 28, 4)?,
+            rd(&h, 32, 4)?,
+            rd(&h, 42, 2)?,
+            rd(&h, 44, 2)?,
+            rd(&h, 46, 2)?,
+            rd(&h, 48, 2)?,
+        )
+    };
+    let mut end = shoff.checked_add(shentsize.checked_mul(shnum)?)?;
+    end = end.max(phoff.checked_add(phentsize.checked_mul(phnum)?)?);
+    let table = src.bytes(phoff, (phentsize * phnum) as usize).ok()?;
+    for i in 0..phnum as usize {
+        let e = table.get(i * phentsize as usize..)?;
+        let (off, filesz) = if wide {
+            (rd(e, 8, 8)?, rd(e, 32, 8)?)
+        } else {
+            (rd(e, 4, 4)?, rd(e, 16, 4)?)
+        };
+        end = end.max(off.checked_add(filesz)?);
+    }
+    Some(end)
 }
 
 /// UTF-8, mostly printable, no NUL: what a configuration file or script looks like.
@@ -163,5 +240,43 @@ mod tests {
         assert!(is_text(b"lan_ipaddr=192.168.1.1\nwifi=1\n"));
         assert!(!is_text(b"abc\0def"));
         assert!(!is_text(&[0x80u8; 100]));
+    }
+}
+
+#[cfg(test)]
+mod leaf_tests {
+    use super::*;
+
+    #[test]
+    fn a_kernel_banner_makes_a_leaf_only_of_decompressed_memory() {
+        let mut d = b"\x00\x01Linux version 4.14.241 (b@h)\x00".to_vec();
+        d.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let src = Source::from_bytes(&d);
+        assert_eq!(
+            classify_leaf(&src, true).map(|l| l.what),
+            Some("Linux kernel")
+        );
+        assert_eq!(classify_leaf(&src, false), None);
+    }
+
+    #[test]
+    fn zimage_and_elf_leaves_end_where_their_headers_say() {
+        let mut z = vec![0u8; 0x40];
+        z[0x24..0x28].copy_from_slice(&[0x18, 0x28, 0x6f, 0x01]);
+        z[0x28..0x2c].copy_from_slice(&0u32.to_le_bytes());
+        z[0x2c..0x30].copy_from_slice(&0x30u32.to_le_bytes());
+        z.extend([0xaa; 0x20]);
+        let l = classify_leaf(&Source::from_bytes(&z), false).unwrap();
+        assert_eq!((l.what, l.extent), ("Linux kernel (ARM zImage)", 0x30));
+        // A 32-bit little-endian ELF: one segment of 0x100 bytes at 0x80, no sections.
+        let mut e = vec![0u8; 0x200];
+        e[..6].copy_from_slice(b"\x7fELF\x01\x01");
+        e[28..32].copy_from_slice(&52u32.to_le_bytes()); // e_phoff
+        e[42..44].copy_from_slice(&32u16.to_le_bytes()); // e_phentsize
+        e[44..46].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+        e[52 + 4..52 + 8].copy_from_slice(&0x80u32.to_le_bytes()); // p_offset
+        e[52 + 16..52 + 20].copy_from_slice(&0x100u32.to_le_bytes()); // p_filesz
+        let l = classify_leaf(&Source::from_bytes(&e), false).unwrap();
+        assert_eq!((l.what, l.extent), ("ELF file", 0x180));
     }
 }

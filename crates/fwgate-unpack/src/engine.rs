@@ -414,13 +414,27 @@ impl Run<'_> {
     /// of an identified leaf, or unknown — a problem with its offset, size and entropy.
     fn account(&mut self, src: &Source, item: &Pending, covered: &Ranges) -> Result<()> {
         // A raw payload that is itself a leaf (text, ELF, kernel) is read by the scanner as
-        // it is; the image itself is never a leaf: all of its bytes must be explained.
+        // it is, up to the leaf's own end; the image itself is never a leaf: all of its bytes
+        // must be explained.
         let leaf = if item.rel.is_empty() {
             None
         } else {
-            classify_leaf(src)
+            let decompressed = matches!(
+                item.formats.last().map(String::as_str),
+                Some("gzip" | "xz" | "lzma")
+            );
+            classify_leaf(src, decompressed)
         };
-        for (gap_from, gap_to) in covered.gaps(src.len()) {
+        let mut gaps = Vec::new();
+        for (a, b) in covered.gaps(src.len()) {
+            match leaf {
+                Some(l) if a < l.extent && l.extent < b => {
+                    gaps.extend([(a, l.extent), (l.extent, b)])
+                }
+                _ => gaps.push((a, b)),
+            }
+        }
+        for (gap_from, gap_to) in gaps {
             self.jail.budget.check_time()?;
             let pieces = match split_gap(src, gap_from, gap_to) {
                 Ok(p) => p,
@@ -435,10 +449,11 @@ impl Run<'_> {
                 }
             };
             for (from, to, fill) in pieces {
-                let kind = match (fill, leaf) {
+                let inside = leaf.filter(|l| to <= l.extent);
+                let kind = match (fill, inside) {
                     (Some(byte), _) => RegionKind::Padding { byte },
-                    (None, Some(what)) => RegionKind::Data {
-                        what: what.to_string(),
+                    (None, Some(l)) => RegionKind::Data {
+                        what: l.what.to_string(),
                     },
                     (None, None) => {
                         let stats = match gap_stats(src, from, to) {
