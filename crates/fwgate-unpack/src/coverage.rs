@@ -112,7 +112,9 @@ pub fn classify_leaf(src: &Source, decompressed: bool) -> Option<Leaf> {
             return leaf("Linux kernel (arm64 Image)", size);
         }
     }
-    if is_text(&head) {
+    // Text, but not hex records (Intel HEX, Motorola S-record): those encode a binary that
+    // nothing here decodes yet.
+    if is_text(&head) && !is_hex_records(&head) {
         return leaf("text", len);
     }
     if decompressed && has_linux_banner(src) {
@@ -188,6 +190,27 @@ fn is_text(b: &[u8]) -> bool {
     printable * 100 >= b.len() * 97
 }
 
+/// Intel HEX (`:LLAAAATT…`) or Motorola S-record (`S1…`) lines: most non-empty lines are
+/// records of hex digits.
+fn is_hex_records(b: &[u8]) -> bool {
+    let lines: Vec<&[u8]> = b
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .take(64)
+        .collect();
+    let record = |l: &[u8]| {
+        let rest = match l {
+            [b':', rest @ ..] => rest,
+            [b'S', d, rest @ ..] if d.is_ascii_digit() => rest,
+            _ => return false,
+        };
+        rest.len() >= 8 && rest.iter().all(u8::is_ascii_hexdigit)
+    };
+    let records = lines.iter().filter(|l| record(l)).count();
+    !lines.is_empty() && records * 10 >= lines.len() * 9
+}
+
 /// Looks for `Linux version N.` anywhere in the payload, in chunks.
 fn has_linux_banner(src: &Source) -> bool {
     const NEEDLE: &[u8] = b"Linux version ";
@@ -233,6 +256,17 @@ mod tests {
         r.add(0, 100);
         assert_eq!(r.as_slice(), [(0, 100)]);
         assert!(r.gaps(100).is_empty());
+    }
+
+    #[test]
+    fn hex_records_are_not_text_leaves() {
+        assert!(is_hex_records(
+            b":10010000214601360121470136007EFE09D2190140\r\n:00000001FF\r\n"
+        ));
+        assert!(is_hex_records(b"S00F000068656C6C6F202020202000003C\nS11F00007C0802A6900100049421FFF07C6C1B787C8C23783C6000003863000026\n"));
+        assert!(!is_hex_records(b"lan_ipaddr=192.168.1.1\nwifi=1\n"));
+        let src = Source::from_bytes(b":10010000214601360121470136007EFE09D2190140\n:00000001FF\n");
+        assert_eq!(classify_leaf(&src, true), None);
     }
 
     #[test]

@@ -600,6 +600,17 @@ fn split_gap(src: &Source, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64,
     if island < to {
         out.push((island, to, None));
     }
+    // A short island of nothing but 0x00 and 0xff (the seam between two kinds of padding) is
+    // padding too.
+    for piece in &mut out {
+        if piece.2.is_none() && piece.1 - piece.0 <= MIN_PAD {
+            let b = src.bytes(piece.0, (piece.1 - piece.0) as usize)?;
+            if b.iter().all(|&x| x == 0x00 || x == 0xff) {
+                let ff = b.iter().filter(|&&x| x == 0xff).count();
+                piece.2 = Some(if ff * 2 >= b.len() { 0xff } else { 0x00 });
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -768,7 +779,7 @@ mod tests {
     fn gaps_split_into_padding_and_islands() {
         let mut d = vec![0xffu8; 1000];
         d[500..510].copy_from_slice(b"0123456789");
-        d[600] = 0x00; // a short run of another fill byte is not padding of its own
+        d[600] = 0x00; // a short run of another fill byte: a seam, padding too
         let src = Source::from_bytes(&d);
         assert_eq!(
             split_gap(&src, 0, 1000).unwrap(),
@@ -776,11 +787,22 @@ mod tests {
                 (0, 500, Some(0xff)),
                 (500, 510, None),
                 (510, 600, Some(0xff)),
-                (600, 601, None),
+                (600, 601, Some(0x00)),
                 (601, 1000, Some(0xff))
             ]
         );
         assert_eq!(split_gap(&src, 0, 400).unwrap(), [(0, 400, Some(0xff))]);
+        // A short seam of mixed 0x00/0xff between two runs is padding.
+        let mut seam = vec![0x00u8; 100];
+        seam.extend([0xff, 0x00, 0xff]);
+        seam.extend([0xffu8; 100]);
+        let pieces = split_gap(&Source::from_bytes(&seam), 0, seam.len() as u64).unwrap();
+        assert!(pieces.iter().all(|p| p.2.is_some()), "{pieces:?}");
+        let mixed = [0x00u8, 0xff, 0x00, 0xff, 0x00, 0xff];
+        assert!(split_gap(&Source::from_bytes(&mixed), 0, 6)
+            .unwrap()
+            .iter()
+            .all(|p| p.2.is_some()));
         let one = Source::from_bytes(&[0x42u8; 100]);
         assert_eq!(split_gap(&one, 0, 100).unwrap(), [(0, 100, Some(0x42))]);
         // Islands past the cap stay one region.
