@@ -235,13 +235,14 @@ fn ubifs(h: &[u8]) -> Option<(u64, String)> {
 }
 
 fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
-    let le = &h[..4] == b"hsqs" || &h[..4] == b"shsq";
+    let magic = h.get(..4)?;
+    let le = magic == b"hsqs" || magic == b"shsq";
     let major = if le {
         le16(h, 28)?
     } else {
         u16::from_be_bytes([*h.get(28)?, *h.get(29)?])
     };
-    if !(1..=4).contains(&major) || (le && &h[..4] == b"hsqs" && major == 4) {
+    if !(1..=4).contains(&major) || (magic == b"hsqs" && major == 4) {
         return None;
     }
     let used = if major == 4 {
@@ -254,7 +255,7 @@ fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
         0
     };
     let endian = if le { "little" } else { "big" };
-    let magic = String::from_utf8_lossy(&h[..4]).into_owned();
+    let magic = String::from_utf8_lossy(magic).into_owned();
     Some((
         used,
         format!("SquashFS {major}.x ({endian}-endian, magic \"{magic}\")"),
@@ -431,7 +432,7 @@ fn zstd(h: &[u8]) -> Option<(u64, String)> {
 }
 
 fn lz4(h: &[u8]) -> Option<(u64, String)> {
-    if h[0] == 0x02 {
+    if *h.first()? == 0x02 {
         let first = le32(h, 4)?;
         return (first > 0 && first < 1 << 24).then(|| (0, "lz4 legacy stream".into()));
     }
@@ -483,6 +484,21 @@ mod tests {
                 let mut d = junk.clone();
                 d[r.magic_offset..r.magic_offset + m.len()].copy_from_slice(m);
                 assert!((r.check)(&d[..r.header.min(d.len())]).is_none(), "{}", r.id);
+            }
+        }
+    }
+
+    #[test]
+    fn short_and_empty_input_never_panics() {
+        // Found by the recognisers fuzz target: an empty input indexed past its end.
+        for r in RECOGNISERS {
+            assert!((r.check)(&[]).is_none(), "{}", r.id);
+            for m in r.magics {
+                for cut in 0..=m.len() {
+                    let mut d = vec![0u8; r.magic_offset];
+                    d.extend_from_slice(&m[..cut]);
+                    let _ = (r.check)(&d);
+                }
             }
         }
     }
