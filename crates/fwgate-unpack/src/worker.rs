@@ -192,7 +192,7 @@ pub(crate) fn extract(
         None
     };
     let Some(r) = response else {
-        let how = describe(status, jail.budget.limits.timeout, spec.memory_mib);
+        let how = describe(status, spec.memory_mib);
         let tail = String::from_utf8_lossy(&err);
         let tail = tail
             .lines()
@@ -200,14 +200,11 @@ pub(crate) fn extract(
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
         return Ok(Isolated {
-            result: Ok(Err(UnpackError::Malformed {
-                file: origin.parent.clone(),
-                format: HANDLERS
-                    .iter()
-                    .find(|h| h.id() == handler)
-                    .map_or("?", |h| h.id()),
+            result: Ok(Err(malformed(
+                origin,
+                handler,
                 offset,
-                message: format!(
+                format!(
                     "the parser's worker {how}{}; this container was not examined",
                     if tail.is_empty() {
                         String::new()
@@ -215,7 +212,7 @@ pub(crate) fn extract(
                         format!(" ({})", tail.trim())
                     }
                 ),
-            })),
+            ))),
             nodes: Vec::new(),
             problems: Vec::new(),
             used: None,
@@ -226,15 +223,7 @@ pub(crate) fn extract(
     let result = match r.outcome {
         Outcome::Consumed(n) => Ok(Ok(n)),
         Outcome::Limit(m) => Ok(Err(UnpackError::Limit(m))),
-        Outcome::Failed(m) => Ok(Err(UnpackError::Malformed {
-            file: origin.parent.clone(),
-            format: HANDLERS
-                .iter()
-                .find(|h| h.id() == handler)
-                .map_or("?", |h| h.id()),
-            offset,
-            message: m,
-        })),
+        Outcome::Failed(m) => Ok(Err(malformed(origin, handler, offset, m))),
         Outcome::Panicked => Err(()),
     };
     Ok(Isolated {
@@ -245,8 +234,21 @@ pub(crate) fn extract(
     })
 }
 
+/// The error for a container whose worker failed, naming file, format and offset.
+fn malformed(origin: &Origin, handler: &str, offset: u64, message: String) -> UnpackError {
+    UnpackError::Malformed {
+        file: origin.parent.clone(),
+        format: HANDLERS
+            .iter()
+            .find(|h| h.id() == handler)
+            .map_or("?", |h| h.id()),
+        offset,
+        message,
+    }
+}
+
 /// How a worker that gave no answer ended, in words.
-fn describe(status: std::process::ExitStatus, _timeout: Duration, memory_mib: u64) -> String {
+fn describe(status: std::process::ExitStatus, memory_mib: u64) -> String {
     use std::os::unix::process::ExitStatusExt;
     match status.signal() {
         Some(6) => format!(

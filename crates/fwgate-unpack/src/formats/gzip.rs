@@ -2,7 +2,7 @@
 
 use flate2::bufread::GzDecoder;
 
-use crate::formats::{dry_run, probe_window, DryRun, DRY_RUN};
+use crate::formats::{dry_run_window, DRY_RUN};
 use crate::handler::{Handler, Output, Probe};
 use crate::source::Source;
 use crate::Result;
@@ -103,15 +103,7 @@ impl Handler for Gzip {
                 })
             }
         };
-        let (window, all) = probe_window(src, body)?;
-        let undecided = match dry_run(GzDecoder::new(&window[..]), DRY_RUN, all) {
-            DryRun::Invalid => return None,
-            DryRun::Valid => None,
-            DryRun::Undecided => Some(format!(
-                "no output from the first {} KiB of the stream",
-                window.len() / 1024
-            )),
-        };
+        let undecided = dry_run_window(src, body, DRY_RUN, |w| Some(Box::new(GzDecoder::new(w))))?;
         let info = match name {
             Some(n) => format!("gzip \"{}\"", String::from_utf8_lossy(n)),
             None => "gzip".to_string(),

@@ -8,7 +8,7 @@
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::Stream;
 
-use crate::formats::{dry_run, le32, le64, probe_window, DryRun, DECODER_MEMLIMIT, DRY_RUN};
+use crate::formats::{dry_run_window, le32, le64, DECODER_MEMLIMIT, DRY_RUN};
 use crate::handler::{human_size, Handler, Output, Probe};
 use crate::source::Source;
 use crate::{Result, UnpackError};
@@ -57,21 +57,13 @@ impl Handler for Lzma {
         if !dict.is_power_of_two() || !(size == u64::MAX || (1..MAX_SIZE).contains(&size)) {
             return None;
         }
-        let (window, all) = probe_window(src, 0)?;
         // With a known size, a stream shorter than the dry run ends cleanly.
         let want = if size == u64::MAX {
             DRY_RUN
         } else {
             DRY_RUN.min(size as usize)
         };
-        let undecided = match dry_run(decoder(&window[..]).ok()?, want, all) {
-            DryRun::Invalid => return None,
-            DryRun::Valid => None,
-            DryRun::Undecided => Some(format!(
-                "no output from the first {} KiB of the stream",
-                window.len() / 1024
-            )),
-        };
+        let undecided = dry_run_window(src, 0, want, |w| Some(Box::new(decoder(w).ok()?)))?;
         let info = if size == u64::MAX {
             format!("lzma, dictionary {}", human_size(dict.into()))
         } else {

@@ -77,6 +77,30 @@ pub(crate) fn dry_run(mut dec: impl std::io::Read, want: usize, window_is_all: b
     DryRun::Valid
 }
 
+/// A stream decoder over a probe window, for [`dry_run_window`].
+pub(crate) type WindowDecoder = for<'a> fn(&'a [u8]) -> Option<Box<dyn std::io::Read + 'a>>;
+
+/// Dry-runs a stream decoder over the candidate's probe window (`skip` header bytes plus
+/// [`PROBE_WINDOW`]) until it yields `want` bytes. `None`: the decoder failed, so this is not
+/// the format; `Some(None)`: valid; `Some(Some(why))`: the window could not tell.
+pub(crate) fn dry_run_window(
+    src: &Source,
+    skip: usize,
+    want: usize,
+    decoder: WindowDecoder,
+) -> Option<Option<String>> {
+    let (window, all) = probe_window(src, skip)?;
+    let outcome = dry_run(decoder(&window)?, want, all);
+    match outcome {
+        DryRun::Invalid => None,
+        DryRun::Valid => Some(None),
+        DryRun::Undecided => Some(Some(format!(
+            "no output from the first {} KiB of the stream",
+            window.len() / 1024
+        ))),
+    }
+}
+
 /// The probe window of a stream candidate: its first `PROBE_WINDOW` bytes (plus `extra`), and
 /// whether that is all of the file.
 pub(crate) fn probe_window(src: &Source, extra: usize) -> Option<(Vec<u8>, bool)> {

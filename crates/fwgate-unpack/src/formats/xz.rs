@@ -3,7 +3,7 @@
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::Stream;
 
-use crate::formats::{dry_run, probe_window, DryRun, DECODER_MEMLIMIT, DRY_RUN};
+use crate::formats::{dry_run_window, DECODER_MEMLIMIT, DRY_RUN};
 use crate::handler::{Handler, Output, Probe};
 use crate::source::Source;
 use crate::{Result, UnpackError};
@@ -38,15 +38,7 @@ impl Handler for Xz {
         if flags[0] != 0 || crc32fast::hash(flags).to_le_bytes() != crc {
             return None;
         }
-        let (window, all) = probe_window(src, 0)?;
-        let undecided = match dry_run(decoder(&window[..]).ok()?, DRY_RUN, all) {
-            DryRun::Invalid => return None,
-            DryRun::Valid => None,
-            DryRun::Undecided => Some(format!(
-                "no output from the first {} KiB of the stream",
-                window.len() / 1024
-            )),
-        };
+        let undecided = dry_run_window(src, 0, DRY_RUN, |w| Some(Box::new(decoder(w).ok()?)))?;
         Some(Probe {
             len: None,
             info: "xz".to_string(),

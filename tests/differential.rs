@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -17,22 +19,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fwgate_unpack::{unpack, Limits, NodeKind, Tree};
-
-fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("FWGATE_REQUIRE_PEERS").is_none(),
-            "{name} is required (FWGATE_REQUIRE_PEERS is set)"
-        );
-        eprintln!("SKIPPED: {name} is not installed");
-    }
-    found
-}
 
 /// Deterministic pseudo-random bytes (compressible only a little).
 fn noise(n: usize, seed: u32) -> Vec<u8> {
@@ -173,7 +159,7 @@ fn fwgate_listing(tree: &Tree, base: &str) -> (BTreeMap<String, String>, BTreeMa
 }
 
 fn mksquashfs(root: &Path, out: &Path, opts: &[&str]) -> bool {
-    let Some(mk) = tool("mksquashfs") else {
+    let Some(mk) = common::peer("mksquashfs") else {
         return false;
     };
     let o = Command::new(mk)
@@ -199,7 +185,7 @@ fn mksquashfs(root: &Path, out: &Path, opts: &[&str]) -> bool {
 
 /// unsquashfs into `dir`; `None` when it failed outright or timed out.
 fn unsquashfs(image: &Path, dir: &Path) -> Option<bool> {
-    let us = tool("unsquashfs")?;
+    let us = common::peer("unsquashfs")?;
     let o = Command::new("timeout")
         .arg("20")
         .arg(us)
