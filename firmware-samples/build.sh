@@ -174,13 +174,19 @@ want clean && assemble clean.bin "$c"
 fi
 
 # --- legacy.bin: the clean root the way older vendor builds ship it -------------------------
-# An lzma-alone kernel in the uImage (mkimage -C lzma) and a gzip-compressed SquashFS.
+# An lzma-alone kernel in the uImage (mkimage -C lzma), a gzip-compressed SquashFS, and the
+# factory defaults also as a zstd frame (what newer vendor tools write).
 if want legacy; then
+  command -v zstd >/dev/null || { echo "build.sh: zstd is missing (apt-get install zstd)" >&2; exit 2; }
+  l="$work/legacy-root"
+  cp -a "$c" "$l"
+  printf 'lan_ipaddr=192.168.1.1\nlan_netmask=255.255.255.0\nwan_proto=dhcp\n' \
+    | zstd -19 -q -c > "$l/etc/config/factory-defaults.zst"
   make_kernel_raw "$work/vmlinux"
   xz --format=lzma -9 -c "$work/vmlinux" > "$work/kernel.lzma"
   mkimage -A mips -O linux -T kernel -C lzma -a 0x80060000 -e 0x80060000 \
     -n "Linux-2.6.36" -d "$work/kernel.lzma" "$work/uImage" >/dev/null
-  mksquashfs "$c" "$work/rootfs.sqfs" -comp gzip -noappend -all-root -no-progress -quiet >/dev/null
+  mksquashfs "$l" "$work/rootfs.sqfs" -comp gzip -noappend -all-root -no-progress -quiet >/dev/null
   ksize=$(stat -c %s "$work/uImage")
   pad=$(( (65536 - ksize % 65536) % 65536 ))
   { cat "$work/uImage"; head -c "$pad" /dev/zero | tr '\0' '\377'; cat "$work/rootfs.sqfs"; } > "$here/legacy.bin"

@@ -483,7 +483,8 @@ fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
         ("zip", "cd \"$ROOT\" && zip -qr \"$OUT\" .", "zip archive"),
         ("7z", "7z a -bd -bso0 \"$OUT\" \"$ROOT\"", "7-Zip archive"),
         ("bzip2", "tar -C \"$ROOT\" -cf - . | bzip2 > \"$OUT\"", "bzip2 stream"),
-        ("zstd", "tar -C \"$ROOT\" -cf - . | zstd -q > \"$OUT\"", "zstd stream"),
+        // zstd is extracted: what it holds (a tar) is what is named.
+        ("zstd", "tar -C \"$ROOT\" -cf - . | zstd -q > \"$OUT\"", "tar archive"),
         ("lz4", "tar -C \"$ROOT\" -cf - . | lz4 -q > \"$OUT\"", "lz4 frame stream"),
         ("lzop", "tar -C \"$ROOT\" -cf - . | lzop > \"$OUT\"", "lzop stream"),
         ("mkfs.jffs2", "mkfs.jffs2 -b -r \"$ROOT\" -o \"$OUT\"", "JFFS2 file system (big-endian)"),

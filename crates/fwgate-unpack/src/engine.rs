@@ -421,7 +421,7 @@ impl Run<'_> {
         } else {
             let decompressed = matches!(
                 item.formats.last().map(String::as_str),
-                Some("gzip" | "xz" | "lzma")
+                Some("gzip" | "xz" | "lzma" | "zstd")
             );
             classify_leaf(src, decompressed)
         };

@@ -63,6 +63,22 @@ fn xz_survives_mutations() {
 }
 
 #[test]
+fn zstd_survives_mutations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seed = zstd::bulk::compress(
+        b"lan_ipaddr=192.168.1.1\nwifi_ssid=Acme-Setup\n"
+            .repeat(50)
+            .as_slice(),
+        19,
+    )
+    .unwrap();
+    assert!(fuzz::handler("zstd", &seed, &make_dir(tmp.path(), 0)));
+    for (n, m) in fuzz::mutations(&seed, 300, 8).enumerate() {
+        fuzz::handler("zstd", &m, &make_dir(tmp.path(), n + 1));
+    }
+}
+
+#[test]
 fn recognisers_survive_mutations() {
     let router = sample("router.bin");
     for (i, chunk) in router.chunks(64 * 1024).enumerate().take(8) {

@@ -11,6 +11,7 @@ mod squashfs;
 mod uimage;
 mod unsupported;
 mod xz;
+mod zstd;
 
 use crate::handler::Handler;
 use crate::source::Source;
@@ -24,6 +25,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &gzip::Gzip,
     &xz::Xz,
     &lzma::Lzma,
+    &zstd::Zstd,
 ];
 
 /// Looks up a handler by id.

@@ -85,7 +85,7 @@ pub static RECOGNISERS: &[Recogniser] = &[
         "UBIFS file system",
         [&[0x31, 0x18, 0x10, 0x06]],
         0,
-        24,
+        4096,
         ubifs
     ),
     recogniser!(
@@ -131,19 +131,11 @@ pub static RECOGNISERS: &[Recogniser] = &[
     ),
     recogniser!("bzip2", "bzip2 stream", [b"BZh"], 0, 10, bzip2),
     recogniser!(
-        "zstd",
-        "zstd stream",
-        [&[0x28, 0xb5, 0x2f, 0xfd]],
-        0,
-        6,
-        zstd
-    ),
-    recogniser!(
         "lz4",
         "lz4 stream (frame or legacy)",
         [&[0x04, 0x22, 0x4d, 0x18], &[0x02, 0x21, 0x4c, 0x18]],
         0,
-        8,
+        19,
         lz4
     ),
     recogniser!(
@@ -227,10 +219,13 @@ fn ubi(h: &[u8]) -> Option<(u64, String)> {
 }
 
 fn ubifs(h: &[u8]) -> Option<(u64, String)> {
-    let len = le32(h, 16)?;
+    let crc = le32(h, 4)?;
+    let len = le32(h, 16)? as usize;
     let node = *h.get(20)?;
     let group = *h.get(21)?;
-    ((24..1 << 24).contains(&len) && node <= 11 && group <= 2)
+    // The node's CRC (UBI's: seeded with all ones, not inverted) covers bytes 8..len.
+    let body = h.get(8..len)?;
+    (len >= 24 && node <= 11 && group <= 2 && !crc32fast::hash(body) == crc)
         .then(|| (0, "UBIFS file system".into()))
 }
 
@@ -242,7 +237,12 @@ fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
     } else {
         u16::from_be_bytes([*h.get(28)?, *h.get(29)?])
     };
-    if !(1..=4).contains(&major) || (magic == b"hsqs" && major == 4) {
+    let minor = if le {
+        le16(h, 30)?
+    } else {
+        u16::from_be_bytes([*h.get(30)?, *h.get(31)?])
+    };
+    if !(1..=4).contains(&major) || minor > 1 || (magic == b"hsqs" && major == 4) {
         return None;
     }
     let used = if major == 4 {
@@ -426,20 +426,74 @@ fn bzip2(h: &[u8]) -> Option<(u64, String)> {
     ok.then(|| (0, "bzip2 stream".into()))
 }
 
-fn zstd(h: &[u8]) -> Option<(u64, String)> {
-    let fhd = *h.get(4)?;
-    (fhd & 0x08 == 0).then(|| (0, "zstd stream".into()))
-}
-
 fn lz4(h: &[u8]) -> Option<(u64, String)> {
     if *h.first()? == 0x02 {
         let first = le32(h, 4)?;
         return (first > 0 && first < 1 << 24).then(|| (0, "lz4 legacy stream".into()));
     }
+    // Frame descriptor: FLG, BD, optional content size and dictionary id, then a header
+    // checksum (the second byte of its xxh32): the magic alone is an immediate in liblz4.
     let flg = *h.get(4)?;
     let bd = *h.get(5)?;
     let ok = flg >> 6 == 1 && flg & 0x02 == 0 && bd & 0x8f == 0 && (4..=7).contains(&(bd >> 4));
-    ok.then(|| (0, "lz4 frame stream".into()))
+    let end = 6 + if flg & 0x08 != 0 { 8 } else { 0 } + if flg & 0x01 != 0 { 4 } else { 0 };
+    let hc = *h.get(end)?;
+    (ok && (xxh32(&h[4..end], 0) >> 8) as u8 == hc).then(|| (0, "lz4 frame stream".into()))
+}
+
+/// XXH32, for the lz4 frame header checksum.
+fn xxh32(data: &[u8], seed: u32) -> u32 {
+    const P1: u32 = 2_654_435_761;
+    const P2: u32 = 2_246_822_519;
+    const P3: u32 = 3_266_489_917;
+    const P4: u32 = 668_265_263;
+    const P5: u32 = 374_761_393;
+    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let round = |acc: u32, x: u32| {
+        acc.wrapping_add(x.wrapping_mul(P2))
+            .rotate_left(13)
+            .wrapping_mul(P1)
+    };
+    let mut rest = data;
+    let mut h = if data.len() >= 16 {
+        let mut v = [
+            seed.wrapping_add(P1).wrapping_add(P2),
+            seed.wrapping_add(P2),
+            seed,
+            seed.wrapping_sub(P1),
+        ];
+        while rest.len() >= 16 {
+            for (i, lane) in v.iter_mut().enumerate() {
+                *lane = round(*lane, word(&rest[4 * i..]));
+            }
+            rest = &rest[16..];
+        }
+        v[0].rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18))
+    } else {
+        seed.wrapping_add(P5)
+    };
+    h = h.wrapping_add(data.len() as u32);
+    while rest.len() >= 4 {
+        h = h
+            .wrapping_add(word(rest).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h = h
+            .wrapping_add(u32::from(b).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
+    }
+    h ^= h >> 15;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 13;
+    h = h.wrapping_mul(P3);
+    h ^ (h >> 16)
 }
 
 fn android_sparse(h: &[u8]) -> Option<(u64, String)> {
@@ -501,6 +555,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn xxh32_matches_the_reference_values() {
+        assert_eq!(xxh32(b"", 0), 0x02cc_5d05);
+        assert_eq!(xxh32(b"abc", 0), 0x32d1_53ff);
+        assert_eq!(
+            xxh32(b"Nobody inspects the spammish repetition", 0),
+            0xe229_3b2f
+        );
     }
 
     #[test]
