@@ -23,13 +23,19 @@ pub struct Recogniser {
     header: usize,
     /// Validates a header: the length it declares (0 when unknown) and a description.
     check: fn(&[u8]) -> Option<(u64, String)>,
+    /// A further check over the whole candidate, given what `check` returned.
+    deep: Option<fn(&Source, &(u64, String)) -> bool>,
 }
 
 impl Recogniser {
     /// Validates the candidate starting at `src`'s first byte.
     pub fn recognise(&self, src: &Source) -> Option<(u64, String)> {
         let h = src.bytes(0, self.header).ok()?;
-        (self.check)(&h)
+        let found = (self.check)(&h)?;
+        match self.deep {
+            Some(deep) if !deep(src, &found) => None,
+            _ => Some(found),
+        }
     }
 }
 
@@ -42,6 +48,18 @@ macro_rules! recogniser {
             magic_offset: $off,
             header: $hdr,
             check: $check,
+            deep: None,
+        }
+    };
+    ($id:literal, $desc:literal, [$($m:expr),+], $off:expr, $hdr:expr, $check:expr, $deep:expr) => {
+        Recogniser {
+            id: $id,
+            description: $desc,
+            magics: &[$($m),+],
+            magic_offset: $off,
+            header: $hdr,
+            check: $check,
+            deep: Some($deep),
         }
     };
 }
@@ -118,7 +136,8 @@ pub static RECOGNISERS: &[Recogniser] = &[
         ],
         0,
         4096 + 110,
-        cpio
+        cpio,
+        cpio_chain
     ),
     recogniser!("zip", "zip archive", [b"PK\x03\x04"], 0, 30 + 1024, zip),
     recogniser!(
@@ -307,53 +326,98 @@ fn tar(h: &[u8]) -> Option<(u64, String)> {
     (sum == stored).then(|| (0, "tar archive".into()))
 }
 
-fn cpio(h: &[u8]) -> Option<(u64, String)> {
+/// One cpio entry header: what kind it is, where the next entry starts, and whether it is
+/// the `TRAILER!!!` that ends the archive.
+fn cpio_entry(h: &[u8]) -> Option<(&'static str, u64, bool)> {
     let name_ok = |name: &[u8]| !name.is_empty() && name.iter().all(|&c| (0x20..0x7f).contains(&c));
-    match h.get(..6)? {
+    let pad = |n: u64, to: u64| n.div_ceil(to) * to;
+    let (kind, header, namesize, filesize, align) = match h.get(..6)? {
         b"070701" | b"070702" => {
             let fields = h.get(6..110)?;
             if !fields.iter().all(u8::is_ascii_hexdigit) {
                 return None;
             }
-            let namesize =
-                usize::from_str_radix(std::str::from_utf8(&fields[88..96]).ok()?, 16).ok()?;
-            let name = h.get(110..110 + namesize)?;
-            (namesize >= 2 && name[namesize - 1] == 0 && name_ok(&name[..namesize - 1]))
-                .then(|| (0, "cpio archive (newc)".into()))
+            let hex = |r: std::ops::Range<usize>| {
+                u64::from_str_radix(std::str::from_utf8(&fields[r]).ok()?, 16).ok()
+            };
+            (
+                "cpio archive (newc)",
+                110u64,
+                hex(88..96)?,
+                hex(48..56)?,
+                4u64,
+            )
         }
         b"070707" => {
             let fields = h.get(6..76)?;
             if !fields.iter().all(|c| (b'0'..=b'7').contains(c)) {
                 return None;
             }
-            let namesize = octal(&fields[53..59])? as usize;
-            let name = h.get(76..76 + namesize)?;
-            (namesize >= 2 && name[namesize - 1] == 0 && name_ok(&name[..namesize - 1]))
-                .then(|| (0, "cpio archive (odc)".into()))
+            (
+                "cpio archive (odc)",
+                76,
+                octal(&fields[53..59])?,
+                octal(&fields[59..70])?,
+                1,
+            )
         }
         _ => {
-            let le = h[0] == 0xc7;
-            let rd = |at: usize| -> Option<u16> {
+            let le = *h.first()? == 0xc7;
+            let rd = |at: usize| -> Option<u64> {
                 let b = h.get(at..at + 2)?;
-                Some(if le {
+                Some(u64::from(if le {
                     u16::from_le_bytes([b[0], b[1]])
                 } else {
                     u16::from_be_bytes([b[0], b[1]])
-                })
+                }))
             };
-            let mode = rd(6)?;
+            let kind = rd(6)? >> 12;
             let nlink = rd(12)?;
-            let namesize = usize::from(rd(20)?);
-            let kind = mode >> 12;
-            let name = h.get(26..26 + namesize)?;
-            let ok = matches!(kind, 0o01 | 0o02 | 0o04 | 0o06 | 0o10 | 0o12 | 0o14)
-                && (1..1000).contains(&nlink)
-                && namesize >= 2
-                && name[namesize - 1] == 0
-                && name_ok(&name[..namesize - 1]);
-            ok.then(|| (0, "cpio archive (old binary)".into()))
+            if !matches!(kind, 0o01 | 0o02 | 0o04 | 0o06 | 0o10 | 0o12 | 0o14)
+                || !(1..1000).contains(&nlink)
+            {
+                return None;
+            }
+            // The file size is two 16-bit words, the high one first.
+            (
+                "cpio archive (old binary)",
+                26,
+                rd(20)?,
+                (rd(22)? << 16) | rd(24)?,
+                2,
+            )
         }
+    };
+    let n = usize::try_from(namesize).ok()?;
+    let name = h.get(header as usize..header as usize + n)?;
+    if n < 2 || name[n - 1] != 0 || !name_ok(&name[..n - 1]) {
+        return None;
     }
+    let trailer = &name[..n - 1] == b"TRAILER!!!";
+    let next = pad(pad(header + namesize, align) + filesize, align);
+    Some((kind, next, trailer))
+}
+
+/// A cpio archive: a valid entry header, followed either by the trailer or by another valid
+/// entry header where the first one says (a lone header-shaped run of bytes inside a binary,
+/// as libcrypto has, is not an archive).
+fn cpio(h: &[u8]) -> Option<(u64, String)> {
+    let (kind, next, _) = cpio_entry(h)?;
+    Some((next, kind.to_string()))
+}
+
+fn cpio_chain(src: &Source, first: &(u64, String)) -> bool {
+    let head = match src.bytes(0, 4096 + 110) {
+        Ok(h) => h,
+        Err(_) => return false,
+    };
+    if cpio_entry(&head).is_some_and(|(_, _, trailer)| trailer) {
+        return true;
+    }
+    src.bytes(first.0, 4096 + 110)
+        .ok()
+        .and_then(|h| cpio_entry(&h))
+        .is_some()
 }
 
 fn zip(h: &[u8]) -> Option<(u64, String)> {
