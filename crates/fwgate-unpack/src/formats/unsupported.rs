@@ -24,8 +24,13 @@ pub struct Recogniser {
     /// Validates a header: the length it declares (0 when unknown) and a description.
     check: fn(&[u8]) -> Option<(u64, String)>,
     /// A further check over the whole candidate, given what `check` returned.
-    deep: Option<fn(&Source, &(u64, String)) -> bool>,
+    deep: Option<DeepCheck>,
 }
+
+/// What a recogniser's `check` found: the declared length and a description.
+type Found = (u64, String);
+/// A check over the whole candidate, given what the header check found.
+type DeepCheck = fn(&Source, &Found) -> bool;
 
 impl Recogniser {
     /// Validates the candidate starting at `src`'s first byte.
@@ -406,7 +411,7 @@ fn cpio(h: &[u8]) -> Option<(u64, String)> {
     Some((next, kind.to_string()))
 }
 
-fn cpio_chain(src: &Source, first: &(u64, String)) -> bool {
+fn cpio_chain(src: &Source, first: &Found) -> bool {
     let head = match src.bytes(0, 4096 + 110) {
         Ok(h) => h,
         Err(_) => return false,
