@@ -182,7 +182,7 @@ impl Run<'_> {
                 &item.rel,
                 None,
                 None,
-                format!("more than {MAX_HITS_PER_MAGIC} occurrences of one signature; only the first were examined"),
+                format!("more than {MAX_HITS_PER_MAGIC} occurrences of one signature (or {MAX_CANDIDATES} in all); only the first were examined"),
             );
         }
         for (n, (start, cand)) in candidates.into_iter().enumerate() {
@@ -320,7 +320,14 @@ impl Run<'_> {
             offset: start,
             inner_path: String::new(),
         };
-        let (result, nodes, problems, used) = match self.jail.budget.limits.worker.clone() {
+        let worker = self
+            .jail
+            .budget
+            .limits
+            .worker
+            .clone()
+            .filter(|_| handler.isolate());
+        let (result, nodes, problems, used) = match worker {
             Some(spec) => {
                 let r = worker::extract(
                     &spec,
@@ -669,6 +676,9 @@ fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
 /// repeated signatures cannot exhaust memory.
 const MAX_HITS_PER_MAGIC: usize = 1 << 18;
 
+/// At most this many candidates are kept per file, whatever the magics (bounded memory).
+const MAX_CANDIDATES: usize = 1 << 20;
+
 /// The file is searched for magics in chunks of this size (plus an overlap).
 const SCAN_CHUNK: usize = 8 << 20;
 
@@ -718,7 +728,7 @@ fn candidates(src: &Source, jail: &Jail) -> Result<(Vec<(u64, Candidate)>, bool)
                 if pos >= own {
                     break;
                 }
-                if hits[i] >= MAX_HITS_PER_MAGIC {
+                if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
                     capped = true;
                     break;
                 }

@@ -56,6 +56,13 @@ pub trait Handler: Sync {
     fn magic_offset(&self) -> usize {
         0
     }
+    /// Whether `extract` runs in the worker process when the engine has one. Only a handler
+    /// whose whole extraction is safe Rust with memory and stack bounded by construction (no
+    /// C library, no allocation sized by the input, no recursion) may say `false`, to spare
+    /// the cost of a process per container.
+    fn isolate(&self) -> bool {
+        true
+    }
     /// Checks whether `src` (starting at the candidate's first byte) is this format.
     fn probe(&self, src: &Source) -> Option<Probe>;
     /// Extracts the container that starts at `src`'s first byte. Returns the bytes it

@@ -77,6 +77,10 @@ impl Handler for UImage {
     fn magics(&self) -> &'static [&'static [u8]] {
         &[&[0x27, 0x05, 0x19, 0x56]]
     }
+    /// A fixed header and a table of at most MAX_PARTS sizes, streamed: bounded by design.
+    fn isolate(&self) -> bool {
+        false
+    }
 
     fn probe(&self, src: &Source) -> Option<Probe> {
         let h = src.bytes(0, HEADER).ok()?;
