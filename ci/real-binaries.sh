@@ -48,7 +48,7 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 problems=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["problems"]))' "$work/manifest.json")
 printf 'real-binaries: %s packages, %s files, %s MiB image, unpacked in %.2f s, %s problem(s)\n' \
-  "$n" "$files" "$(( $(stat -c %s "$work/fw.bin") >> 20 ))" "$(echo "$end - $start" | bc -l)" "$problems"
+  "$n" "$files" "$(( $(stat -c %s "$work/fw.bin") >> 20 ))" "$(awk "BEGIN { print $end - $start }")" "$problems"
 if [ "$problems" -ne 0 ]; then
   grep warning "$work/log" | cut -c1-300
   exit 1
