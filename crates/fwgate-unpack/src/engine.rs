@@ -329,10 +329,13 @@ impl Run<'_> {
             .filter(|_| handler.isolate());
         let (result, nodes, problems, used) = match worker {
             Some(spec) => {
+                // The worker reads the very file this process hashed and carves, not
+                // whatever the name points at by then.
+                let reopen = window.reopen_path();
                 let r = worker::extract(
                     &spec,
                     &mut self.jail,
-                    path,
+                    reopen.as_deref().unwrap_or(path),
                     start,
                     handler.id(),
                     probe,

@@ -45,6 +45,23 @@ impl Source {
         }
     }
 
+    /// A path that opens exactly this file (the same inode, even if its name was replaced
+    /// since), for a worker process of this one: `/proc/PID/fd/N` on Linux.
+    pub fn reopen_path(&self) -> Option<std::path::PathBuf> {
+        use std::os::fd::AsRawFd;
+        match &self.backing {
+            Backing::File(f) => {
+                let p = std::path::PathBuf::from(format!(
+                    "/proc/{}/fd/{}",
+                    std::process::id(),
+                    f.as_raw_fd()
+                ));
+                p.exists().then_some(p)
+            }
+            Backing::Memory(_) => None,
+        }
+    }
+
     /// Where the window starts in the file.
     pub fn offset(&self) -> u64 {
         self.start
