@@ -1,7 +1,6 @@
 //! The manifest of an extraction: every node written, where it came from, and what went wrong.
 
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -58,25 +57,9 @@ impl Subject {
 
     /// Hashes the file at `path` as a stream.
     pub fn of_file(path: &Path) -> Result<Subject> {
-        let mut f = fs::File::open(path).map_err(|e| UnpackError::io(path, "open", e))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = f
-                .read(&mut buf)
-                .map_err(|e| UnpackError::io(path, "read", e))?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            h.update(&buf[..n]);
-        }
-        Ok(Subject {
-            name: file_name(path),
-            size,
-            sha256: hex::encode(h.finalize()),
-        })
+        let src =
+            crate::source::Source::open(path).map_err(|e| UnpackError::io(path, "open", e))?;
+        Subject::of_source(path, &src)
     }
 }
 

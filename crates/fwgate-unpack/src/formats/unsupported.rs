@@ -46,17 +46,12 @@ impl Recogniser {
 
 macro_rules! recogniser {
     ($id:literal, $desc:literal, [$($m:expr),+], $off:expr, $hdr:expr, $check:expr) => {
-        Recogniser {
-            id: $id,
-            description: $desc,
-            magics: &[$($m),+],
-            magic_offset: $off,
-            header: $hdr,
-            check: $check,
-            deep: None,
-        }
+        recogniser!(@ $id, $desc, [$($m),+], $off, $hdr, $check, None)
     };
     ($id:literal, $desc:literal, [$($m:expr),+], $off:expr, $hdr:expr, $check:expr, $deep:expr) => {
+        recogniser!(@ $id, $desc, [$($m),+], $off, $hdr, $check, Some($deep))
+    };
+    (@ $id:literal, $desc:literal, [$($m:expr),+], $off:expr, $hdr:expr, $check:expr, $deep:expr) => {
         Recogniser {
             id: $id,
             description: $desc,
@@ -64,7 +59,7 @@ macro_rules! recogniser {
             magic_offset: $off,
             header: $hdr,
             check: $check,
-            deep: Some($deep),
+            deep: $deep,
         }
     };
 }
