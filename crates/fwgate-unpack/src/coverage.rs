@@ -159,7 +159,12 @@ fn elf_extent(src: &Source) -> Option<u64> {
     };
     let mut end = shoff.checked_add(shentsize.checked_mul(shnum)?)?;
     end = end.max(phoff.checked_add(phentsize.checked_mul(phnum)?)?);
-    let table = src.bytes(phoff, (phentsize * phnum) as usize).ok()?;
+    // At most 65 535 entries of at most 64 bytes are meaningful; read no more than that.
+    let table_len = phentsize.min(64) * phnum;
+    let table = src.bytes(phoff, table_len as usize).ok()?;
+    if phentsize > 64 {
+        return None;
+    }
     for i in 0..phnum as usize {
         let e = table.get(i * phentsize as usize..)?;
         let (off, filesz) = if wide {

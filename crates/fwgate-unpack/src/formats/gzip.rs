@@ -66,6 +66,29 @@ fn header(data: &[u8]) -> Option<Header<'_>> {
     (at < data.len()).then_some(Header::Parsed(at, name))
 }
 
+/// The bytes `header` may need: the fixed part, then only as much of the optional fields as
+/// the flags announce (a false signature costs a 12-byte read, not 67 KB).
+fn header_bytes(src: &Source) -> std::io::Result<Vec<u8>> {
+    let fixed = src.bytes(0, 12)?;
+    let Some(&flags) = fixed.get(3) else {
+        return Ok(fixed);
+    };
+    let mut need = 10;
+    if flags & FEXTRA != 0 {
+        let xlen = fixed
+            .get(10..12)
+            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+        need += 2 + usize::from(xlen);
+    }
+    for f in [FNAME, FCOMMENT] {
+        if flags & f != 0 {
+            need += MAX_STRING + 1;
+        }
+    }
+    // Room for the header CRC and the first byte of deflate data.
+    src.bytes(0, need + 3)
+}
+
 /// The fixed header fields a real compressor writes: XFL 0, 2 or 4 and a known OS byte.
 fn plausible(h: &[u8]) -> bool {
     matches!(h[8], 0 | 2 | 4) && (h[9] <= 13 || h[9] == 255)
@@ -93,9 +116,7 @@ impl Handler for Gzip {
     fn probe(&self, src: &Source) -> Option<Probe> {
         // The header is checked first with bounded work; then flate2 dry-runs the member over
         // a bounded window, checking the CRC32 and size trailer if the stream ends inside it.
-        let head = src
-            .bytes(0, 10 + 2 + 65535 + 2 * (MAX_STRING + 1) + 2)
-            .ok()?;
+        let head = header_bytes(src).ok()?;
         let (body, name) = match header(&head)? {
             Header::Parsed(body, name) => (body, name),
             Header::LongString => {
@@ -122,9 +143,7 @@ impl Handler for Gzip {
 
     fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
         // The stored name, reduced to its last component; "data" when there is none.
-        let head = src
-            .bytes(0, 10 + 2 + 65535 + 2 * (MAX_STRING + 1) + 2)
-            .unwrap_or_default();
+        let head = header_bytes(src).unwrap_or_default();
         let name = match header(&head) {
             Some(Header::Parsed(_, Some(n))) => {
                 let n = String::from_utf8_lossy(n);
