@@ -39,8 +39,13 @@ pub struct Matches {
 pub struct Location {
     /// Path relative to the extraction root, e.g. `squashfs@0x20000/etc/shadow`.
     pub path: String,
-    /// Path inside its file system, e.g. `/etc/shadow`.
+    /// Path inside its file system as the device sees it, e.g. `/etc/shadow`, after the
+    /// image's own symlinks.
     pub inner_path: String,
+    /// Where the file is stored, when that differs from `inner_path` (the path reached it
+    /// through a symlink), e.g. `/var/etc/shadow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_path: Option<String>,
     /// The chain of containers, outermost first, e.g. `["squashfs"]`.
     pub formats: Vec<String>,
     /// Offset of the innermost container in its parent file.

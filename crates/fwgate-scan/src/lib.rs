@@ -14,12 +14,15 @@ mod rule;
 mod ruleset;
 mod scanner;
 mod severity;
+pub mod view;
 
 pub use error::{Result, ScanError};
 pub use finding::{
     Coverage, Finding, Hit, Location, Matches, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
 };
+pub use matchers::FileCtx;
 pub use rule::{Allowlist, Expect, RuleFile, RuleMeta, TestCase};
 pub use ruleset::{DataFiles, Rule, RuleSet};
 pub use scanner::{scan_dir, scan_image, scan_tree, scan_tree_until, MAX_SCAN_BYTES};
 pub use severity::Severity;
+pub use view::DeviceView;

@@ -59,7 +59,14 @@ pub struct TestCase {
     /// Path inside the image, e.g. `etc/shadow`.
     pub path: String,
     /// File content.
+    #[serde(default)]
     pub content: String,
+    /// Octal permission bits of the node (default `0644`, or `0755` for a directory).
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// `dir` for a directory (default: a regular file).
+    #[serde(default)]
+    pub node: Option<crate::matchers::NodeSel>,
 }
 
 /// The expected outcome of a [`TestCase`].

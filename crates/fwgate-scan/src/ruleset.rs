@@ -7,7 +7,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use sha2::{Digest, Sha256};
 
 use crate::finding::Matches;
-use crate::matchers::Matcher;
+use crate::matchers::{FileCtx, Matcher, NodeSel};
 use crate::rule::{Expect, RuleFile, RuleMeta};
 use crate::{Result, ScanError};
 
@@ -47,14 +47,23 @@ impl Rule {
         self.paths.is_match(path) && !self.allow.is_match(path)
     }
 
-    /// Runs the rule on one file's content.
-    pub fn check(&self, content: &[u8]) -> Matches {
-        self.check_until(content, far_future())
+    /// The first of a file's device paths the rule looks at, if any. A path the allowlist
+    /// names is skipped, but the file is still judged by its other paths.
+    pub fn first_applicable<'p>(&self, paths: &'p [String]) -> Option<&'p str> {
+        paths
+            .iter()
+            .map(String::as_str)
+            .find(|p| self.applies_to(p))
     }
 
-    /// Runs the rule on one file's content; work past `deadline` is reported as skipped.
-    pub fn check_until(&self, content: &[u8], deadline: std::time::Instant) -> Matches {
-        self.matcher.check(content, deadline)
+    /// Runs the rule on one file.
+    pub fn check(&self, file: &FileCtx<'_>) -> Matches {
+        self.matcher.check(file)
+    }
+
+    /// The compiled matcher.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// The rule's public description.
@@ -199,8 +208,19 @@ impl RuleSet {
         let mut ran = 0;
         for rule in &self.rules {
             for (i, case) in rule.file.tests.iter().enumerate() {
-                let hits = if rule.applies_to(case.path.trim_start_matches('/')) {
-                    rule.check(case.content.as_bytes()).hits
+                let path = case.path.trim_start_matches('/');
+                let node = test_node(case).map_err(|message| ScanError::Rule {
+                    location: format!("{}/{}", self.origin, rule.source),
+                    message,
+                })?;
+                let hits = if rule.applies_to(path) {
+                    rule.check(&FileCtx {
+                        content: case.content.as_bytes(),
+                        path,
+                        node: &node,
+                        deadline: far_future(),
+                    })
+                    .hits
                 } else {
                     Vec::new()
                 };
@@ -225,6 +245,35 @@ impl RuleSet {
         }
         Ok(ran)
     }
+}
+
+/// The node a test case stands for.
+fn test_node(case: &crate::rule::TestCase) -> std::result::Result<fwgate_unpack::Node, String> {
+    let dir = case.node == Some(NodeSel::Dir);
+    let mode = match &case.mode {
+        Some(m) => u32::from_str_radix(m, 8)
+            .map_err(|_| format!("test {:?}: mode {m:?} is not octal", case.name))?,
+        None if dir => 0o755,
+        None => 0o644,
+    };
+    Ok(fwgate_unpack::Node {
+        path: case.path.clone(),
+        kind: if dir {
+            fwgate_unpack::NodeKind::Dir
+        } else {
+            fwgate_unpack::NodeKind::File
+        },
+        size: case.content.len() as u64,
+        sha256: None,
+        mode,
+        link: None,
+        partial: false,
+        raw: false,
+        origin: fwgate_unpack::Origin {
+            inner_path: format!("/{}", case.path.trim_start_matches('/')),
+            ..Default::default()
+        },
+    })
 }
 
 /// Checks what serde cannot: id shape, file name, required texts and test cases.

@@ -3,13 +3,16 @@
 use std::path::Path;
 use std::time::Instant;
 
-use fwgate_unpack::{Limits, NodeKind, Problem, RegionKind, Subject, Tree};
+use fwgate_unpack::{Limits, Node, NodeKind, Problem, RegionKind, Subject, Tree};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::finding::{
-    Coverage, Finding, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
+    Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
 };
-use crate::ruleset::RuleSet;
+use crate::matchers::FileCtx;
+use crate::ruleset::{Rule, RuleSet};
+use crate::view::{DeviceView, Visible};
 
 /// Files larger than this are not read by rules (and are reported as such).
 pub const MAX_SCAN_BYTES: u64 = 256 << 20;
@@ -19,10 +22,23 @@ pub fn scan_tree(tree: &Tree, rules: &RuleSet, target: Target) -> Report {
     scan_tree_until(tree, rules, target, crate::ruleset::far_future())
 }
 
+/// What scanning one file produced.
+#[derive(Default)]
+struct FileResult {
+    findings: Vec<Finding>,
+    problems: Vec<Problem>,
+    scanned_bytes: Option<u64>,
+    late: bool,
+}
+
 /// [`scan_tree`], stopping at `deadline`: every file not scanned by then is reported.
+///
+/// Rules see the device view ([`DeviceView`]): a file is checked under every path the image's
+/// symlinks make it reachable by. Files are scanned in parallel, each read once.
 pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: Instant) -> Report {
-    let mut findings = Vec::new();
+    let view = DeviceView::new(tree);
     let mut problems = tree.problems.clone();
+    problems.extend(view.problems.iter().cloned());
     let mut coverage = Coverage {
         nodes: tree.nodes.len() as u64,
         ..Coverage::default()
@@ -32,66 +48,41 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
             *coverage.formats.entry(format.clone()).or_insert(0) += 1;
         }
     }
+    let results: Vec<FileResult> = view
+        .files()
+        .par_iter()
+        .map(|v| scan_file(tree, rules, v, deadline))
+        .collect();
+    let mut findings = Vec::new();
     let mut late = 0usize;
-    for node in tree.nodes.iter().filter(|n| n.kind == NodeKind::File) {
+    for r in results {
+        findings.extend(r.findings);
+        problems.extend(r.problems);
+        late += usize::from(r.late);
+        if let Some(n) = r.scanned_bytes {
+            coverage.files_scanned += 1;
+            coverage.bytes_scanned += n;
+        }
+    }
+    // Directories are judged by their mode alone, under their stored path.
+    for node in tree
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Dir && !n.raw)
+    {
         let inner = node.origin.inner_path.trim_start_matches('/');
-        let applicable: Vec<_> = rules.rules.iter().filter(|r| r.applies_to(inner)).collect();
-        if applicable.is_empty() {
-            continue;
-        }
-        if Instant::now() > deadline {
-            late += 1;
-            continue;
-        }
-        if node.size > MAX_SCAN_BYTES {
-            problems.push(problem(
-                &node.path,
-                format!(
-                    "not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit",
-                    node.size
-                ),
-            ));
-            continue;
-        }
-        let content = match std::fs::read(tree.path_of(node)) {
-            Ok(c) => c,
-            Err(e) => {
-                problems.push(problem(&node.path, format!("not scanned: {e}")));
+        for rule in rules.rules.iter().filter(|r| !r.matcher().reads_content()) {
+            if !rule.applies_to(inner) {
                 continue;
             }
-        };
-        coverage.files_scanned += 1;
-        coverage.bytes_scanned += content.len() as u64;
-        for rule in applicable {
-            let found = rule.check_until(&content, deadline);
-            for note in found.skipped {
-                problems.push(problem(&node.path, format!("{}: {note}", rule.file.id)));
-            }
+            let found = rule.check(&FileCtx {
+                content: &[],
+                path: inner,
+                node,
+                deadline,
+            });
             for hit in found.hits {
-                let mut h = Sha256::new();
-                for part in [
-                    rule.file.id.as_bytes(),
-                    node.origin.inner_path.as_bytes(),
-                    &hit.digest_of,
-                ] {
-                    h.update((part.len() as u64).to_le_bytes());
-                    h.update(part);
-                }
-                findings.push(Finding {
-                    rule_id: rule.file.id.clone(),
-                    severity: rule.file.severity,
-                    message: hit.message,
-                    location: Location {
-                        path: node.path.clone(),
-                        inner_path: node.origin.inner_path.clone(),
-                        formats: node.origin.formats.clone(),
-                        container_offset: node.origin.offset,
-                        line: hit.line,
-                    },
-                    evidence: hit.evidence,
-                    fingerprint: hex::encode(h.finalize()),
-                    file_sha256: node.sha256.clone(),
-                });
+                findings.push(finding(rule, node, inner, hit));
             }
         }
     }
@@ -107,6 +98,7 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
             .then_with(|| a.rule_id.cmp(&b.rule_id))
             .then_with(|| a.location.path.cmp(&b.location.path))
             .then_with(|| a.location.line.cmp(&b.location.line))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
     });
     Report {
         schema: REPORT_SCHEMA.to_string(),
@@ -117,6 +109,97 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
         findings,
         problems,
         coverage,
+    }
+}
+
+fn scan_file(tree: &Tree, rules: &RuleSet, v: &Visible, deadline: Instant) -> FileResult {
+    let mut out = FileResult::default();
+    let Some(node) = tree.nodes.get(v.node) else {
+        return out;
+    };
+    let applicable: Vec<(&Rule, &str)> = rules
+        .rules
+        .iter()
+        .filter_map(|r| r.first_applicable(&v.paths).map(|p| (r, p)))
+        .collect();
+    if applicable.is_empty() {
+        return out;
+    }
+    if Instant::now() > deadline {
+        out.late = true;
+        return out;
+    }
+    let needs_content = applicable.iter().any(|(r, _)| r.matcher().reads_content());
+    let mut content = Vec::new();
+    if needs_content {
+        if node.size > MAX_SCAN_BYTES {
+            out.problems.push(problem(
+                &node.path,
+                format!(
+                    "not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit",
+                    node.size
+                ),
+            ));
+        } else {
+            match std::fs::read(tree.path_of(node)) {
+                Ok(c) => {
+                    out.scanned_bytes = Some(c.len() as u64);
+                    content = c;
+                }
+                Err(e) => out
+                    .problems
+                    .push(problem(&node.path, format!("not scanned: {e}"))),
+            }
+        }
+    }
+    for (rule, path) in applicable {
+        if rule.matcher().reads_content() && out.scanned_bytes.is_none() {
+            continue;
+        }
+        let found = rule.check(&FileCtx {
+            content: &content,
+            path,
+            node,
+            deadline,
+        });
+        for note in found.skipped {
+            out.problems
+                .push(problem(&node.path, format!("{}: {note}", rule.file.id)));
+        }
+        for hit in found.hits {
+            out.findings.push(finding(rule, node, path, hit));
+        }
+    }
+    out
+}
+
+fn finding(rule: &Rule, node: &Node, device_path: &str, hit: Hit) -> Finding {
+    let inner_path = format!("/{device_path}");
+    let mut h = Sha256::new();
+    for part in [
+        rule.file.id.as_bytes(),
+        inner_path.as_bytes(),
+        &hit.digest_of,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    Finding {
+        rule_id: rule.file.id.clone(),
+        severity: rule.file.severity,
+        message: hit.message,
+        location: Location {
+            path: node.path.clone(),
+            stored_path: (node.origin.inner_path != inner_path)
+                .then(|| node.origin.inner_path.clone()),
+            inner_path,
+            formats: node.origin.formats.clone(),
+            container_offset: node.origin.offset,
+            line: hit.line,
+        },
+        evidence: hit.evidence,
+        fingerprint: hex::encode(h.finalize()),
+        file_sha256: node.sha256.clone(),
     }
 }
 

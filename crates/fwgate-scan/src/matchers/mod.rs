@@ -1,15 +1,26 @@
 //! Matchers: the closed set of ways a rule looks at a file. A rule file picks one with
 //! `[matcher] kind = "..."`; adding a kind is a new module here and one enum variant.
+//!
+//! Every matcher sees a file through a [`FileCtx`]: its bytes, the device path the rule
+//! matched (after the image's symlinks, see [`crate::view`]), its node (mode, size) and the
+//! scan's deadline. Analyses several rules share (a boot script's parse) are computed once per
+//! file in the context.
 
 mod accounts;
+mod mode;
 mod pattern;
+pub(crate) mod text;
 
+use std::time::Instant;
+
+use fwgate_unpack::Node;
 use serde::Deserialize;
 
 use crate::finding::Matches;
 use crate::ruleset::DataFiles;
 
 pub use accounts::{AccountCheck, AccountsSpec};
+pub use mode::{ModeSpec, NodeSel};
 pub use pattern::PatternSpec;
 
 /// The `[matcher]` table of a rule file.
@@ -20,6 +31,8 @@ pub enum MatcherSpec {
     Pattern(PatternSpec),
     /// Accounts in `passwd`/`shadow` files.
     Accounts(AccountsSpec),
+    /// Permission bits of files and directories, as the image records them.
+    Mode(ModeSpec),
 }
 
 /// A compiled matcher, ready to run.
@@ -29,6 +42,20 @@ pub enum Matcher {
     Pattern(pattern::Pattern),
     /// See [`AccountsSpec`].
     Accounts(accounts::Accounts),
+    /// See [`ModeSpec`].
+    Mode(mode::Mode),
+}
+
+/// One file as a matcher sees it.
+pub struct FileCtx<'a> {
+    /// The file's bytes (empty for matchers that do not read content).
+    pub content: &'a [u8],
+    /// The device path the rule matched, without the leading `/`.
+    pub path: &'a str,
+    /// The file's node: mode, size, kind.
+    pub node: &'a Node,
+    /// Work past this instant is reported as skipped.
+    pub deadline: Instant,
 }
 
 impl MatcherSpec {
@@ -37,6 +64,7 @@ impl MatcherSpec {
         match self {
             MatcherSpec::Pattern(p) => p.paths.clone(),
             MatcherSpec::Accounts(a) => a.paths.clone(),
+            MatcherSpec::Mode(m) => m.paths.clone(),
         }
     }
 
@@ -45,18 +73,26 @@ impl MatcherSpec {
         Ok(match self {
             MatcherSpec::Pattern(p) => Matcher::Pattern(p.compile()?),
             MatcherSpec::Accounts(a) => Matcher::Accounts(a.compile(data)?),
+            MatcherSpec::Mode(m) => Matcher::Mode(m.compile()?),
         })
     }
 }
 
 impl Matcher {
-    /// Runs the matcher on one file's bytes; work past `deadline` is reported as skipped.
-    pub fn check(&self, content: &[u8], deadline: std::time::Instant) -> Matches {
+    /// True when the matcher reads the file's bytes; otherwise it judges the node alone and
+    /// also runs on directories.
+    pub fn reads_content(&self) -> bool {
+        !matches!(self, Matcher::Mode(_))
+    }
+
+    /// Runs the matcher on one file.
+    pub fn check(&self, file: &FileCtx<'_>) -> Matches {
         let mut found = Matches::default();
         match self {
             // Linear in the file (the regex crate); bounded by the scan's size cap.
-            Matcher::Pattern(p) => p.check(content, &mut found),
-            Matcher::Accounts(a) => a.check(content, deadline, &mut found),
+            Matcher::Pattern(p) => p.check(file.content, &mut found),
+            Matcher::Accounts(a) => a.check(file.content, file.path, file.deadline, &mut found),
+            Matcher::Mode(m) => m.check(file.node, &mut found),
         }
         found
     }

@@ -13,10 +13,12 @@ pub struct PatternSpec {
     pub paths: Vec<String>,
     /// Regular expression (Rust `regex` syntax), matched on bytes.
     pub regex: String,
-    /// Ignore matches on lines whose first non-blank character is `#`, or after a `#`.
+    /// Ignore matches inside shell-style comments: after a `#` that starts a word outside
+    /// quotes (`[ $# -gt 0 ]` is no comment).
     #[serde(default)]
     pub skip_comments: bool,
-    /// Also look inside binary files (those with a NUL byte in their first 8 KiB).
+    /// Also look inside binary files (executables and archives, recognised by their magic;
+    /// a stray NUL byte does not make a text file binary).
     #[serde(default)]
     pub binary: bool,
     /// Never print the matched text: the finding shows only what `label` says.
@@ -53,17 +55,13 @@ impl PatternSpec {
     }
 }
 
-fn is_binary(content: &[u8]) -> bool {
-    content[..content.len().min(8192)].contains(&0)
-}
-
 /// How far around a match to look for the line it is on (comments, excerpt). Lines of
 /// configuration are short; binary files may have no newline at all.
 const CONTEXT: usize = 4096;
 
 impl Pattern {
     pub(crate) fn check(&self, content: &[u8], found: &mut Matches) {
-        if !self.spec.binary && is_binary(content) {
+        if !self.spec.binary && super::text::is_binary_format(content) {
             return;
         }
         let mut count = 0usize;
@@ -79,7 +77,9 @@ impl Pattern {
             }
             pos = m.start();
             let from = line_start.max(m.start().saturating_sub(CONTEXT));
-            if self.spec.skip_comments && content[from..m.start()].contains(&b'#') {
+            if self.spec.skip_comments
+                && super::text::comment_start(&content[from..m.start()]).is_some()
+            {
                 continue;
             }
             if line_no == last_line {
