@@ -7,6 +7,7 @@
 //! file in the context.
 
 mod accounts;
+mod config;
 mod mode;
 mod pattern;
 pub(crate) mod text;
@@ -20,6 +21,7 @@ use crate::finding::Matches;
 use crate::ruleset::DataFiles;
 
 pub use accounts::{AccountCheck, AccountsSpec};
+pub use config::{ConfigSpec, Effective};
 pub use mode::{ModeSpec, NodeSel};
 pub use pattern::PatternSpec;
 
@@ -33,6 +35,8 @@ pub enum MatcherSpec {
     Accounts(AccountsSpec),
     /// Permission bits of files and directories, as the image records them.
     Mode(ModeSpec),
+    /// One setting of a configuration file, as the daemon reads it.
+    Config(ConfigSpec),
 }
 
 /// A compiled matcher, ready to run.
@@ -44,6 +48,8 @@ pub enum Matcher {
     Accounts(accounts::Accounts),
     /// See [`ModeSpec`].
     Mode(mode::Mode),
+    /// See [`ConfigSpec`].
+    Config(config::Config),
 }
 
 /// One file as a matcher sees it.
@@ -65,6 +71,7 @@ impl MatcherSpec {
             MatcherSpec::Pattern(p) => p.paths.clone(),
             MatcherSpec::Accounts(a) => a.paths.clone(),
             MatcherSpec::Mode(m) => m.paths.clone(),
+            MatcherSpec::Config(c) => c.paths.clone(),
         }
     }
 
@@ -74,6 +81,7 @@ impl MatcherSpec {
             MatcherSpec::Pattern(p) => Matcher::Pattern(p.compile()?),
             MatcherSpec::Accounts(a) => Matcher::Accounts(a.compile(data)?),
             MatcherSpec::Mode(m) => Matcher::Mode(m.compile()?),
+            MatcherSpec::Config(c) => Matcher::Config(c.compile()?),
         })
     }
 }
@@ -93,6 +101,7 @@ impl Matcher {
             Matcher::Pattern(p) => p.check(file.content, &mut found),
             Matcher::Accounts(a) => a.check(file.content, file.path, file.deadline, &mut found),
             Matcher::Mode(m) => m.check(file.node, &mut found),
+            Matcher::Config(c) => c.check(file.content, &mut found),
         }
         found
     }

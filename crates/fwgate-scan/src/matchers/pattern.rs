@@ -29,6 +29,67 @@ pub struct PatternSpec {
     /// At most this many findings per file (the rest are counted in the last one).
     #[serde(default = "default_max")]
     pub max_per_file: usize,
+    /// The capture group holding the secret (name or number), which `min_entropy`,
+    /// `allow_values` and `decode` judge; default: the first group that took part in the
+    /// match, or the whole match when there is none.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Least Shannon entropy, in bits per character, for the secret to count (random tokens
+    /// have 4 or more; words and placeholders less).
+    #[serde(default)]
+    pub min_entropy: Option<f64>,
+    /// Regular expressions for secrets that are examples or placeholders, not secrets
+    /// (`EXAMPLE`, `xxxx`, `${VAR}`, `%s`).
+    #[serde(default)]
+    pub allow_values: Vec<String>,
+    /// Decode the secret before judging it: `base64-user-password` (HTTP basic auth: must
+    /// decode to printable `user:password` with a non-empty password).
+    #[serde(default)]
+    pub decode: Option<Decode>,
+}
+
+/// How a secret is decoded before it is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decode {
+    /// Base64 of `user:password`.
+    Base64UserPassword,
+}
+
+/// Shannon entropy of `s` in bits per byte.
+pub(crate) fn entropy(s: &[u8]) -> f64 {
+    if s.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in s {
+        counts[usize::from(b)] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn decodes_to_user_password(s: &[u8]) -> bool {
+    use base64::Engine as _;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(s) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&raw) else {
+        return false;
+    };
+    match text.split_once(':') {
+        Some((user, pass)) => {
+            !user.is_empty() && !pass.is_empty() && text.chars().all(|c| !c.is_control())
+        }
+        None => false,
+    }
 }
 
 fn default_max() -> usize {
@@ -40,6 +101,7 @@ fn default_max() -> usize {
 pub struct Pattern {
     spec: PatternSpec,
     re: Regex,
+    allow: Vec<Regex>,
 }
 
 impl PatternSpec {
@@ -48,9 +110,24 @@ impl PatternSpec {
         if self.max_per_file == 0 {
             return Err("matcher.max_per_file must be at least 1".into());
         }
+        if let Some(g) = &self.secret {
+            let known = g.parse::<usize>().map_or_else(
+                |_| re.capture_names().any(|n| n == Some(g.as_str())),
+                |i| i < re.captures_len(),
+            );
+            if !known {
+                return Err(format!("matcher.secret: the regex has no group {g:?}"));
+            }
+        }
+        let allow = self
+            .allow_values
+            .iter()
+            .map(|a| Regex::new(a).map_err(|e| format!("matcher.allow_values: {e}")))
+            .collect::<Result<_, _>>()?;
         Ok(Pattern {
             spec: self.clone(),
             re,
+            allow,
         })
     }
 }
@@ -80,6 +157,9 @@ impl Pattern {
             if self.spec.skip_comments
                 && super::text::comment_start(&content[from..m.start()]).is_some()
             {
+                continue;
+            }
+            if !self.secret_counts(&caps) {
                 continue;
             }
             if line_no == last_line {
@@ -117,6 +197,34 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// True when the secret the rule names passes its entropy, allowlist and decoding tests.
+    fn secret_counts(&self, caps: &regex::bytes::Captures<'_>) -> bool {
+        let m = match &self.spec.secret {
+            // The first group that took part in the match, or the whole match.
+            None => caps.iter().skip(1).flatten().next().or_else(|| caps.get(0)),
+            Some(g) => match g.parse::<usize>() {
+                Ok(i) => caps.get(i),
+                Err(_) => caps.name(g),
+            },
+        };
+        let Some(m) = m else { return false };
+        let secret = m.as_bytes();
+        if self.allow.iter().any(|a| a.is_match(secret)) {
+            return false;
+        }
+        if let Some(min) = self.spec.min_entropy {
+            if entropy(secret) < min {
+                return false;
+            }
+        }
+        match self.spec.decode {
+            Some(Decode::Base64UserPassword) => decodes_to_user_password(secret),
+            None => true,
+        }
+    }
+}
+
 /// Keeps evidence lines readable: at most 160 characters.
 fn shorten(s: &str) -> String {
     if s.chars().count() <= 160 {
@@ -141,9 +249,22 @@ mod tests {
             redact: false,
             label: "x".into(),
             max_per_file: 3,
+            secret: None,
+            min_entropy: None,
+            allow_values: vec![],
+            decode: None,
         }
         .compile()
         .unwrap()
+    }
+
+    #[test]
+    fn entropy_and_basic_auth() {
+        assert!(entropy(b"aaaaaaaa") < 0.1);
+        assert!(entropy(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCY") > 4.0);
+        assert!(decodes_to_user_password(b"YWRtaW46czNjcjN0")); // admin:s3cr3t
+        assert!(!decodes_to_user_password(b"YWRtaW46")); // admin:
+        assert!(!decodes_to_user_password(b"not base64!"));
     }
 
     #[test]
