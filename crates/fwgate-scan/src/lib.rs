@@ -14,6 +14,7 @@ mod rule;
 mod ruleset;
 mod scanner;
 mod severity;
+pub mod shell;
 
 pub use error::{Result, ScanError};
 pub use finding::{
