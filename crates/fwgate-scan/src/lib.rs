@@ -14,6 +14,7 @@ mod rule;
 mod ruleset;
 mod scanner;
 mod severity;
+pub mod shell;
 pub mod view;
 
 pub use error::{Result, ScanError};
