@@ -219,6 +219,7 @@ impl RuleSet {
                         path,
                         node: &node,
                         deadline: far_future(),
+                        cache: &crate::matchers::FileCache::default(),
                     })
                     .hits
                 } else {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::finding::{
     Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
 };
-use crate::matchers::FileCtx;
+use crate::matchers::{FileCache, FileCtx};
 use crate::ruleset::{Rule, RuleSet};
 use crate::view::{DeviceView, Visible};
 
@@ -80,6 +80,7 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
                 path: inner,
                 node,
                 deadline,
+                cache: &FileCache::default(),
             });
             for hit in found.hits {
                 findings.push(finding(rule, node, inner, hit));
@@ -108,6 +109,7 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
         rules: rules.rules.iter().map(|r| r.meta()).collect(),
         findings,
         problems,
+        notes: Vec::new(),
         coverage,
     }
 }
@@ -152,6 +154,7 @@ fn scan_file(tree: &Tree, rules: &RuleSet, v: &Visible, deadline: Instant) -> Fi
             }
         }
     }
+    let cache = FileCache::default();
     for (rule, path) in applicable {
         if rule.matcher().reads_content() && out.scanned_bytes.is_none() {
             continue;
@@ -161,6 +164,7 @@ fn scan_file(tree: &Tree, rules: &RuleSet, v: &Visible, deadline: Instant) -> Fi
             path,
             node,
             deadline,
+            cache: &cache,
         });
         for note in found.skipped {
             out.problems
@@ -200,6 +204,8 @@ fn finding(rule: &Rule, node: &Node, device_path: &str, hit: Hit) -> Finding {
         evidence: hit.evidence,
         fingerprint: hex::encode(h.finalize()),
         file_sha256: node.sha256.clone(),
+        suppression: None,
+        baseline: None,
     }
 }
 

@@ -10,8 +10,11 @@ mod accounts;
 mod config;
 mod mode;
 mod pattern;
+mod service;
 pub(crate) mod text;
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Instant;
 
 use fwgate_unpack::Node;
@@ -24,6 +27,7 @@ pub use accounts::{AccountCheck, AccountsSpec};
 pub use config::{ConfigSpec, Effective};
 pub use mode::{ModeSpec, NodeSel};
 pub use pattern::PatternSpec;
+pub use service::{boot_paths, ServiceCheck, ServiceSpec};
 
 /// The `[matcher]` table of a rule file.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +41,8 @@ pub enum MatcherSpec {
     Mode(ModeSpec),
     /// One setting of a configuration file, as the daemon reads it.
     Config(ConfigSpec),
+    /// Programs the boot configuration starts.
+    Service(ServiceSpec),
 }
 
 /// A compiled matcher, ready to run.
@@ -50,6 +56,28 @@ pub enum Matcher {
     Mode(mode::Mode),
     /// See [`ConfigSpec`].
     Config(config::Config),
+    /// See [`ServiceSpec`].
+    Service(service::Service),
+}
+
+/// Analyses of one file that several rules share, computed on first use.
+#[derive(Debug, Default)]
+pub struct FileCache {
+    /// The boot reading of the file, per device path (the path decides the syntax).
+    boot: RefCell<Vec<(String, Rc<service::Boot>)>>,
+}
+
+impl FileCache {
+    fn boot(&self, path: &str, content: &[u8]) -> Rc<service::Boot> {
+        if let Some((_, b)) = self.boot.borrow().iter().find(|(p, _)| p == path) {
+            return Rc::clone(b);
+        }
+        let b = Rc::new(service::read_boot(path, content));
+        self.boot
+            .borrow_mut()
+            .push((path.to_string(), Rc::clone(&b)));
+        b
+    }
 }
 
 /// One file as a matcher sees it.
@@ -62,6 +90,8 @@ pub struct FileCtx<'a> {
     pub node: &'a Node,
     /// Work past this instant is reported as skipped.
     pub deadline: Instant,
+    /// Shared analyses of this file.
+    pub cache: &'a FileCache,
 }
 
 impl MatcherSpec {
@@ -72,6 +102,7 @@ impl MatcherSpec {
             MatcherSpec::Accounts(a) => a.paths.clone(),
             MatcherSpec::Mode(m) => m.paths.clone(),
             MatcherSpec::Config(c) => c.paths.clone(),
+            MatcherSpec::Service(s) => s.paths.clone(),
         }
     }
 
@@ -82,6 +113,7 @@ impl MatcherSpec {
             MatcherSpec::Accounts(a) => Matcher::Accounts(a.compile(data)?),
             MatcherSpec::Mode(m) => Matcher::Mode(m.compile()?),
             MatcherSpec::Config(c) => Matcher::Config(c.compile()?),
+            MatcherSpec::Service(s) => Matcher::Service(s.compile()?),
         })
     }
 }
@@ -102,6 +134,11 @@ impl Matcher {
             Matcher::Accounts(a) => a.check(file.content, file.path, file.deadline, &mut found),
             Matcher::Mode(m) => m.check(file.node, &mut found),
             Matcher::Config(c) => c.check(file.content, &mut found),
+            Matcher::Service(s) => s.check(
+                file.path,
+                &file.cache.boot(file.path, file.content),
+                &mut found,
+            ),
         }
         found
     }
