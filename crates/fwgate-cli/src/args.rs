@@ -123,6 +123,14 @@ pub struct CheckArgs {
     /// Keep the extracted files here (new or empty directory) instead of a temporary one.
     #[arg(long, value_name = "DIR")]
     pub workdir: Option<PathBuf>,
+    /// Suppressions file (TOML): reviewed findings, each with rule, path glob, optional
+    /// evidence hash, reason, owner and expiry. Suppressed findings stay in the report and
+    /// do not fail; an expired suppression stops suppressing.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Option<PathBuf>,
+    /// An earlier fwgate JSON report: only findings not in it fail (baseline mode).
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]
@@ -243,4 +251,15 @@ pub enum RulesCommand {
     List(RulesArgs),
     /// Validate rule files and run their positive and negative test cases.
     Test(RulesArgs),
+    /// Show one rule in full: what it finds, why it matters, how to fix it, where it looks
+    /// and its examples.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule id, e.g. FWG-SVC-001 (or its name, e.g. telnetd-at-boot).
+    pub id: String,
+    #[command(flatten)]
+    pub rules: RulesArgs,
 }

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
         Command::Rules { command } => match command {
             RulesCommand::List(a) => cmd::rules::list(a),
             RulesCommand::Test(a) => cmd::rules::test(a),
+            RulesCommand::Explain(a) => cmd::rules::explain(a),
         },
         Command::Formats => cmd::unpack::formats(),
     };

@@ -88,6 +88,21 @@ pub fn to_sarif(report: &Report) -> Value {
             if let Some(i) = index {
                 result["ruleIndex"] = json!(i);
             }
+            if let Some(s) = &f.suppression {
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": s.reason,
+                    "location": { "physicalLocation": { "artifactLocation": { "uri": s.source.rsplit_once('#').map_or(s.source.as_str(), |(f, _)| f) } } },
+                    "properties": { "owner": s.owner, "expires": s.expires, "entry": s.source },
+                }]);
+            }
+            if let Some(b) = f.baseline {
+                result["baselineState"] = json!(match b {
+                    fwgate_scan::BaselineState::New => "new",
+                    fwgate_scan::BaselineState::Unchanged => "unchanged",
+                });
+            }
             result
         })
         .collect();
@@ -100,6 +115,7 @@ pub fn to_sarif(report: &Report) -> Value {
             let format = p.format.as_deref().map(|f| format!(" ({f})")).unwrap_or_default();
             json!({ "level": "warning", "message": { "text": format!("{file}{format}{at}: {}", p.message) } })
         })
+        .chain(report.notes.iter().map(|n| json!({ "level": "note", "message": { "text": n } })))
         .collect();
     json!({
         "$schema": SCHEMA,

@@ -37,9 +37,14 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let rule = report.rule(&f.rule_id);
         let name = rule.map(|r| r.name.as_str()).unwrap_or("");
         let line = f.location.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let state = match (&f.suppression, f.baseline) {
+            (Some(_), _) => "  (suppressed)",
+            (None, Some(fwgate_scan::BaselineState::Unchanged)) => "  (in baseline)",
+            _ => "",
+        };
         writeln!(
             out,
-            "{:<8} {} {}",
+            "{:<8} {} {}{state}",
             f.severity.as_str().to_uppercase(),
             f.rule_id,
             name
@@ -53,7 +58,14 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         if let Some(e) = &f.evidence {
             writeln!(out, "  evidence {e}")?;
         }
-        if let Some(r) = rule {
+        if let Some(s) = &f.suppression {
+            writeln!(
+                out,
+                "  accepted {} (owner {}, until {}, {})",
+                s.reason, s.owner, s.expires, s.source
+            )?;
+        }
+        if let Some(r) = rule.filter(|_| f.is_active()) {
             let fix = r
                 .remediation
                 .split_whitespace()
@@ -76,12 +88,21 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(out)?;
     }
+    for n in &report.notes {
+        writeln!(out, "note      {n}")?;
+    }
     let counts = report.counts();
     let parts: Vec<String> = Severity::ALL
         .iter()
         .rev()
         .map(|s| format!("{} {}", counts.get(s).copied().unwrap_or(0), s))
         .collect();
-    writeln!(out, "findings  {}", parts.join(", "))?;
+    let inactive = report.findings.iter().filter(|f| !f.is_active()).count();
+    let tail = if inactive > 0 {
+        format!(" ({inactive} suppressed or in the baseline: they do not fail)")
+    } else {
+        String::new()
+    };
+    writeln!(out, "findings  {}{tail}", parts.join(", "))?;
     Ok(())
 }

@@ -75,6 +75,20 @@ pub struct Finding {
     /// SHA-256 of the whole file the finding is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
+    /// Set when a suppression in force covers the finding: it is reported, but does not fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<crate::suppress::Suppression>,
+    /// Set when the scan ran against a baseline; `unchanged` findings do not fail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::suppress::BaselineState>,
+}
+
+impl Finding {
+    /// True when the finding counts for the gate: not suppressed, not in the baseline.
+    pub fn is_active(&self) -> bool {
+        self.suppression.is_none()
+            && self.baseline != Some(crate::suppress::BaselineState::Unchanged)
+    }
 }
 
 /// Whether the scan target was an image or an already-extracted directory.
@@ -127,6 +141,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Parts of the target that could not be unpacked or read.
     pub problems: Vec<Problem>,
+    /// Remarks on how the report was judged (expired suppressions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// How much was looked at.
     pub coverage: Coverage,
 }
@@ -160,11 +177,11 @@ impl Report {
         m
     }
 
-    /// Findings at or above `threshold`.
+    /// Active findings (not suppressed, not in the baseline) at or above `threshold`.
     pub fn at_or_above(&self, threshold: Severity) -> impl Iterator<Item = &Finding> {
         self.findings
             .iter()
-            .filter(move |f| f.severity >= threshold)
+            .filter(move |f| f.severity >= threshold && f.is_active())
     }
 
     /// True when every part of the target was unpacked and read.

@@ -15,6 +15,7 @@ mod ruleset;
 mod scanner;
 mod severity;
 pub mod shell;
+pub mod suppress;
 pub mod view;
 
 pub use error::{Result, ScanError};
@@ -26,4 +27,5 @@ pub use rule::{Allowlist, Expect, RuleFile, RuleMeta, TestCase};
 pub use ruleset::{DataFiles, Rule, RuleSet};
 pub use scanner::{scan_dir, scan_image, scan_tree, scan_tree_until, MAX_SCAN_BYTES};
 pub use severity::Severity;
+pub use suppress::{BaselineState, Suppression, Suppressions};
 pub use view::DeviceView;

@@ -11,12 +11,14 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
     // Load the key first: a wrong password should fail before minutes of scanning.
     let key = a.key.as_deref().map(super::keys::load_secret).transpose()?;
     let rules = super::load_rules(&a.check.rules)?;
-    let (report, _guard) = super::scan::scan_target(
+    super::scan::check_inputs(&a.check)?;
+    let (mut report, _guard) = super::scan::scan_target(
         &a.image,
         a.check.workdir.as_deref(),
         &rules,
         a.check.limits.limits(),
     )?;
+    super::scan::review(&mut report, &a.check)?;
     if report.target.kind != fwgate_scan::TargetKind::Image {
         anyhow::bail!(
             "{}: the gate takes a release image file, not a directory",

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use fwgate_scan::Report;
 
-use crate::args::ScanArgs;
+use crate::args::{CheckArgs, ScanArgs};
 use crate::progress::Spinner;
 use crate::Outcome;
 
@@ -38,14 +38,43 @@ pub fn scan_target(
     Ok((report, guard))
 }
 
+/// Applies the suppressions file and baseline the flags name to a fresh report.
+pub fn review(report: &mut Report, check: &CheckArgs) -> Result<()> {
+    if let Some(path) = &check.suppressions {
+        let s = fwgate_scan::Suppressions::load(path)
+            .with_context(|| format!("{}: suppressions", path.display()))?;
+        s.apply(report, fwgate_scan::suppress::today());
+    }
+    if let Some(path) = &check.baseline {
+        let old = fwgate_scan::suppress::load_baseline(path)?;
+        fwgate_scan::suppress::apply_baseline(report, &old);
+    }
+    Ok(())
+}
+
+/// Loads what the flags need before the scan, so a bad suppressions file or baseline fails
+/// in a second, not after minutes of unpacking.
+pub fn check_inputs(check: &CheckArgs) -> Result<()> {
+    if let Some(path) = &check.suppressions {
+        fwgate_scan::Suppressions::load(path)
+            .with_context(|| format!("{}: suppressions", path.display()))?;
+    }
+    if let Some(path) = &check.baseline {
+        fwgate_scan::suppress::load_baseline(path)?;
+    }
+    Ok(())
+}
+
 pub fn run(a: ScanArgs) -> Result<Outcome> {
     let rules = super::load_rules(&a.check.rules)?;
-    let (report, _guard) = scan_target(
+    check_inputs(&a.check)?;
+    let (mut report, _guard) = scan_target(
         &a.target,
         a.check.workdir.as_deref(),
         &rules,
         a.check.limits.limits(),
     )?;
+    review(&mut report, &a.check)?;
     let mut buf = Vec::new();
     fwgate_report::render(&report, a.format, &mut buf)?;
     match &a.output {
