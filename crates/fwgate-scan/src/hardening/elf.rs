@@ -1,0 +1,378 @@
+//! The facts hardening depends on, read from an ELF file through `object`'s read-only views:
+//! every table is a slice of the input checked against its length, so a header that claims a
+//! million entries costs nothing unless the bytes are there, and nothing is allocated by a
+//! count read from the file.
+
+use object::elf;
+use object::read::elf::{
+    Dyn as _, FileHeader, GnuHashTable, HashTable, ProgramHeader as _, SectionHeader as _,
+    SectionTable, Sym as _, SymbolTable,
+};
+use object::{pod, Endianness};
+
+use super::names;
+use super::HardeningError;
+
+/// The longest string (interpreter, RPATH, RUNPATH) kept for the report.
+const MAX_STRING: usize = 4096;
+
+/// What was read from one file; `super::judge` turns it into a verdict.
+pub(super) struct Facts {
+    pub class64: bool,
+    pub big_endian: bool,
+    pub machine: u16,
+    pub e_type: u16,
+    /// Flags of each PT_GNU_STACK header, or-ed; `None` without one.
+    pub gnu_stack: Option<u32>,
+    pub gnu_relro: bool,
+    pub interp: Option<String>,
+    pub dynamic: Dynamic,
+    pub section_headers: bool,
+    /// The SHT_SYMTAB table, when there is one.
+    pub symtab: Option<Symbols>,
+    /// The dynamic symbols (SHT_DYNSYM, or through PT_DYNAMIC without section headers).
+    pub dynsym: Option<Symbols>,
+    /// What could not be read; the analysis goes on without it.
+    pub notes: Vec<String>,
+}
+
+/// The dynamic section's entries that matter here.
+#[derive(Default)]
+pub(super) struct Dynamic {
+    pub present: bool,
+    /// DT_BIND_NOW, or DF_BIND_NOW in DT_FLAGS (what `readelf -d | grep BIND_NOW` sees).
+    pub bind_now: bool,
+    pub flags_1: u64,
+    pub debug: bool,
+    pub soname: bool,
+    pub needed: u32,
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+}
+
+/// What one symbol table holds, summarised while it is walked once.
+#[derive(Default)]
+pub(super) struct Symbols {
+    pub count: usize,
+    /// The first name that shows a stack protector.
+    pub canary: Option<String>,
+    /// A name that, without its leading underscores, ends in `_chk` (checksec's test).
+    pub chk: bool,
+    pub fortified: u32,
+    pub fortifiable: u32,
+    /// Undefined (imported) functions from [`names::DANGEROUS`], sorted.
+    pub dangerous: Vec<&'static str>,
+}
+
+impl Symbols {
+    fn add(&mut self, name: &[u8], undefined: bool) {
+        self.count += 1;
+        if self.canary.is_none() && names::CANARY.iter().any(|c| contains(name, c)) {
+            self.canary = Some(String::from_utf8_lossy(name).into_owned());
+        }
+        let bare = strip_underscores(name);
+        if bare.ends_with(b"_chk") {
+            self.chk = true;
+            if names::is_fortified(bare) {
+                self.fortified = self.fortified.saturating_add(1);
+            }
+        } else if names::is_fortifiable(bare) {
+            self.fortifiable = self.fortifiable.saturating_add(1);
+        }
+        if undefined {
+            if let Some(d) = names::dangerous(name) {
+                if let Err(at) = self.dangerous.binary_search(&d) {
+                    self.dangerous.insert(at, d);
+                }
+            }
+        }
+    }
+}
+
+fn strip_underscores(name: &[u8]) -> &[u8] {
+    let n = name.iter().take_while(|&&b| b == b'_').count();
+    name.get(n..).unwrap_or_default()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+/// Reads the facts of `data`, an ELF file of either class and byte order.
+pub(super) fn read(data: &[u8]) -> Result<Facts, HardeningError> {
+    if data.get(..4) != Some(&elf::ELFMAG[..]) {
+        return Err(HardeningError::NotElf);
+    }
+    // e_ident[EI_CLASS]; any other value fails the 32-bit header's own check.
+    match data.get(4) {
+        Some(&elf::ELFCLASS64) => read_class::<elf::FileHeader64<Endianness>>(data, true),
+        _ => read_class::<elf::FileHeader32<Endianness>>(data, false),
+    }
+}
+
+fn malformed(what: &'static str) -> impl FnOnce(object::read::Error) -> HardeningError {
+    move |source| HardeningError::Malformed { what, source }
+}
+
+fn read_class<Elf: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    class64: bool,
+) -> Result<Facts, HardeningError> {
+    let header = Elf::parse(data).map_err(malformed("ELF header"))?;
+    let endian = header.endian().map_err(malformed("ELF byte order"))?;
+    let phdrs = header
+        .program_headers(endian, data)
+        .map_err(malformed("program headers"))?;
+    let mut facts = Facts {
+        class64,
+        big_endian: endian == Endianness::Big,
+        machine: header.e_machine(endian),
+        e_type: header.e_type(endian),
+        gnu_stack: None,
+        gnu_relro: false,
+        interp: None,
+        dynamic: Dynamic::default(),
+        section_headers: false,
+        symtab: None,
+        dynsym: None,
+        notes: Vec::new(),
+    };
+    let mut dyn_entries: Option<&[Elf::Dyn]> = None;
+    for ph in phdrs {
+        match ph.p_type(endian) {
+            elf::PT_GNU_STACK => {
+                facts.gnu_stack = Some(facts.gnu_stack.unwrap_or(0) | ph.p_flags(endian));
+            }
+            elf::PT_GNU_RELRO => facts.gnu_relro = true,
+            elf::PT_INTERP if facts.interp.is_none() => match ph.data(endian, data) {
+                Ok(bytes) => facts.interp = Some(c_string(bytes, 0)),
+                Err(()) => facts.notes.push("PT_INTERP lies outside the file".into()),
+            },
+            elf::PT_DYNAMIC if dyn_entries.is_none() => match ph.data(endian, data) {
+                Ok(bytes) => dyn_entries = Some(array::<Elf::Dyn>(bytes)),
+                Err(()) => facts.notes.push("PT_DYNAMIC lies outside the file".into()),
+            },
+            _ => {}
+        }
+    }
+    let map = Map::<Elf> {
+        phdrs,
+        endian,
+        data,
+    };
+    let dynamic = dyn_entries.map(|d| Dyn::read(&map, d, &mut facts));
+
+    let sections = match header.sections(endian, data) {
+        Ok(s) => s,
+        Err(e) => {
+            facts.notes.push(format!("section headers unreadable: {e}"));
+            SectionTable::default()
+        }
+    };
+    facts.section_headers = !sections.is_empty();
+    facts.symtab = table(&sections, endian, data, elf::SHT_SYMTAB, &mut facts.notes);
+    facts.dynsym = table(&sections, endian, data, elf::SHT_DYNSYM, &mut facts.notes);
+    if facts.dynsym.is_none() && !facts.section_headers {
+        // No section headers (sstrip): the loader's view, through PT_DYNAMIC.
+        facts.dynsym = dynamic.and_then(|d| d.symbols(&map, &mut facts.notes));
+    }
+    Ok(facts)
+}
+
+/// As many whole `T` as `bytes` holds.
+fn array<T: object::Pod>(bytes: &[u8]) -> &[T] {
+    let n = bytes.len() / std::mem::size_of::<T>().max(1);
+    pod::slice_from_bytes(bytes, n)
+        .map(|(s, _)| s)
+        .unwrap_or_default()
+}
+
+/// The NUL-terminated string at `offset` in `table`, bounded by [`MAX_STRING`].
+fn c_string(table: &[u8], offset: usize) -> String {
+    let s = table.get(offset..).unwrap_or_default();
+    let s = &s[..memchr::memchr(0, s).unwrap_or(s.len())];
+    let mut out = String::from_utf8_lossy(s.get(..MAX_STRING).unwrap_or(s)).into_owned();
+    if s.len() > MAX_STRING {
+        out.push('…');
+    }
+    out
+}
+
+/// One symbol table found by section type, summarised; `None` when there is none.
+fn table<'data, Elf: FileHeader<Endian = Endianness>>(
+    sections: &SectionTable<'data, Elf, &'data [u8]>,
+    endian: Endianness,
+    data: &'data [u8],
+    sh_type: u32,
+    notes: &mut Vec<String>,
+) -> Option<Symbols> {
+    let (index, _) = sections
+        .enumerate()
+        .find(|(_, s)| s.sh_type(endian) == sh_type)?;
+    let what = if sh_type == elf::SHT_SYMTAB {
+        ".symtab"
+    } else {
+        ".dynsym"
+    };
+    match sections.symbol_table_by_index(endian, data, index) {
+        Ok(t) => Some(summarise(&t, endian)),
+        Err(e) => {
+            notes.push(format!("{what} unreadable: {e}"));
+            None
+        }
+    }
+}
+
+fn summarise<'data, Elf: FileHeader<Endian = Endianness>>(
+    t: &SymbolTable<'data, Elf, &'data [u8]>,
+    endian: Endianness,
+) -> Symbols {
+    let mut s = Symbols::default();
+    // Entry 0 is the null symbol.
+    for sym in t.symbols().iter().skip(1) {
+        let name = t.symbol_name(endian, sym).unwrap_or_default();
+        s.add(name, sym.st_shndx(endian) == elf::SHN_UNDEF);
+    }
+    s
+}
+
+/// Virtual addresses to file bytes, through the PT_LOAD headers.
+struct Map<'a, Elf: FileHeader> {
+    phdrs: &'a [Elf::ProgramHeader],
+    endian: Endianness,
+    data: &'a [u8],
+}
+
+impl<'a, Elf: FileHeader<Endian = Endianness>> Map<'a, Elf> {
+    /// The file bytes from `addr` to the end of the PT_LOAD segment holding it.
+    fn at(&self, addr: u64) -> Option<&'a [u8]> {
+        self.phdrs.iter().find_map(|ph| {
+            if ph.p_type(self.endian) != elf::PT_LOAD {
+                return None;
+            }
+            let vaddr: u64 = ph.p_vaddr(self.endian).into();
+            let filesz: u64 = ph.p_filesz(self.endian).into();
+            let offset: u64 = ph.p_offset(self.endian).into();
+            let delta = addr.checked_sub(vaddr).filter(|d| *d < filesz)?;
+            let start = usize::try_from(offset.checked_add(delta)?).ok()?;
+            let end = usize::try_from(offset.checked_add(filesz)?).ok()?;
+            self.data.get(start..end.min(self.data.len()))
+        })
+    }
+}
+
+/// The addresses PT_DYNAMIC gives for the loader's tables.
+#[derive(Clone, Copy, Default)]
+struct Dyn {
+    strtab: Option<u64>,
+    strsz: u64,
+    symtab: Option<u64>,
+    syment: Option<u64>,
+    hash: Option<u64>,
+    gnu_hash: Option<u64>,
+}
+
+impl Dyn {
+    /// Reads the entries up to DT_NULL into `facts.dynamic`.
+    fn read<Elf: FileHeader<Endian = Endianness>>(
+        map: &Map<'_, Elf>,
+        entries: &[Elf::Dyn],
+        facts: &mut Facts,
+    ) -> Dyn {
+        let endian = map.endian;
+        let mut d = Dyn::default();
+        let mut strings = Vec::new();
+        let out = &mut facts.dynamic;
+        out.present = true;
+        for e in entries {
+            let tag: u64 = e.d_tag(endian).into();
+            let val: u64 = e.d_val(endian).into();
+            match u32::try_from(tag).unwrap_or(u32::MAX) {
+                elf::DT_NULL => break,
+                elf::DT_NEEDED => out.needed = out.needed.saturating_add(1),
+                elf::DT_SONAME => out.soname = true,
+                elf::DT_DEBUG => out.debug = true,
+                elf::DT_BIND_NOW => out.bind_now = true,
+                elf::DT_FLAGS if val & u64::from(elf::DF_BIND_NOW) != 0 => out.bind_now = true,
+                elf::DT_FLAGS_1 => out.flags_1 |= val,
+                elf::DT_RPATH | elf::DT_RUNPATH => strings.push((tag, val)),
+                elf::DT_STRTAB => d.strtab = Some(val),
+                elf::DT_STRSZ => d.strsz = val,
+                elf::DT_SYMTAB => d.symtab = Some(val),
+                elf::DT_SYMENT => d.syment = Some(val),
+                elf::DT_HASH => d.hash = Some(val),
+                elf::DT_GNU_HASH => d.gnu_hash = Some(val),
+                _ => {}
+            }
+        }
+        if strings.is_empty() {
+            return d;
+        }
+        let Some(table) = d.strings(map) else {
+            facts
+                .notes
+                .push("DT_STRTAB is not in a loaded segment: RPATH/RUNPATH unreadable".into());
+            return d;
+        };
+        for (tag, val) in strings {
+            let value = c_string(table, usize::try_from(val).unwrap_or(usize::MAX));
+            if tag == u64::from(elf::DT_RPATH) {
+                out.rpath.get_or_insert(value);
+            } else {
+                out.runpath.get_or_insert(value);
+            }
+        }
+        d
+    }
+
+    fn strings<'a, Elf: FileHeader<Endian = Endianness>>(
+        &self,
+        map: &Map<'a, Elf>,
+    ) -> Option<&'a [u8]> {
+        let t = map.at(self.strtab?)?;
+        let size = usize::try_from(self.strsz).unwrap_or(usize::MAX);
+        Some(t.get(..size).unwrap_or(t))
+    }
+
+    /// The dynamic symbols as the loader finds them: DT_SYMTAB, counted by DT_HASH or
+    /// DT_GNU_HASH, named from DT_STRTAB.
+    fn symbols<Elf: FileHeader<Endian = Endianness>>(
+        &self,
+        map: &Map<'_, Elf>,
+        notes: &mut Vec<String>,
+    ) -> Option<Symbols> {
+        let endian = map.endian;
+        let size = std::mem::size_of::<Elf::Sym>();
+        if self.syment.is_some_and(|s| s != size as u64) {
+            notes.push("DT_SYMENT does not match the ELF class: dynamic symbols unread".into());
+            return None;
+        }
+        let (Some(syms), Some(strings)) = (self.symtab.and_then(|a| map.at(a)), self.strings(map))
+        else {
+            notes.push("DT_SYMTAB or DT_STRTAB is not in a loaded segment".into());
+            return None;
+        };
+        let all = array::<Elf::Sym>(syms);
+        let count = self
+            .hash
+            .and_then(|a| map.at(a))
+            .and_then(|h| HashTable::<Elf>::parse(endian, h).ok())
+            .map(|h| h.symbol_table_length() as usize)
+            .or_else(|| {
+                let g = GnuHashTable::<Elf>::parse(endian, map.at(self.gnu_hash?)?).ok()?;
+                Some(g.symbol_table_length(endian).unwrap_or(g.symbol_base()) as usize)
+            });
+        let Some(count) = count else {
+            notes.push("no DT_HASH or DT_GNU_HASH: dynamic symbols uncounted".into());
+            return None;
+        };
+        let mut s = Symbols::default();
+        for sym in all.iter().take(count).skip(1) {
+            let name = usize::try_from(sym.st_name(endian)).unwrap_or(usize::MAX);
+            let name = strings.get(name..).unwrap_or_default();
+            let name = &name[..memchr::memchr(0, name).unwrap_or(name.len())];
+            s.add(name, sym.st_shndx(endian) == elf::SHN_UNDEF);
+        }
+        Some(s)
+    }
+}
