@@ -196,7 +196,7 @@ fn judge(f: elf::Facts) -> Hardening {
             "lazy binding (no BIND_NOW): the GOT stays writable",
         )
     };
-    let (canary, fortify_source) = symbols_verdicts(&f, static_);
+    let (canary, fortify_source) = symbols_verdicts(&f, static_, elf_type == "dyn");
     let present = |v: &Option<String>| match v {
         Some(s) if !s.is_empty() => Property::of(Status::Yes),
         _ => Property::of(Status::No),
@@ -232,13 +232,15 @@ fn judge(f: elf::Facts) -> Hardening {
 }
 
 /// Canary and FORTIFY_SOURCE: symbols, and whether their absence proves anything.
-fn symbols_verdicts(f: &elf::Facts, static_: bool) -> (Property, Property) {
+fn symbols_verdicts(f: &elf::Facts, static_: bool, library: bool) -> (Property, Property) {
     let (dynsym, symtab) = (f.dynsym.as_ref(), f.symtab.as_ref());
     // Without a .symtab and without imports, nothing is left that would name the
     // protector's functions: they are linked in (static) or internal (ld.so).
     let blind = symtab.is_none() && (static_ || dynsym.is_none());
     let blind_reason = |what: &str| {
-        if static_ {
+        if static_ && library {
+            format!("stripped library that imports nothing: no symbols to look for {what}")
+        } else if static_ {
             format!("stripped static binary: no symbols to look for {what}")
         } else {
             format!("no readable symbol table: no symbols to look for {what}")
