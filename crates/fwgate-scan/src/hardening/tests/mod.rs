@@ -421,13 +421,7 @@ fn checksec_agrees_on_every_machine_and_byte_order() {
             let path = dir.path().join(format!("{machine}-{class64}-{big}-{i}"));
             std::fs::write(&path, shape.clone().on(machine, class64, big).build()).unwrap();
             let h = analyze(&std::fs::read(&path).unwrap()).unwrap();
-            let out = std::process::Command::new("checksec")
-                .arg("--format=json")
-                .arg(format!("--file={}", path.display()))
-                .output()
-                .unwrap();
-            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            let cs = &json[path.display().to_string()];
+            let cs = &checksec(&path);
             let symbols = if h.stripped.status == Status::Yes {
                 "no"
             } else {
@@ -459,4 +453,114 @@ fn checksec_agrees_on_every_machine_and_byte_order() {
         }
     }
     assert_eq!(compared, 10 * 5 * 8);
+}
+
+/// checksec's JSON verdicts for the file at `path`.
+fn checksec(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new("checksec")
+        .arg("--format=json")
+        .arg(format!("--file={}", path.display()))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json[path.display().to_string()].clone()
+}
+
+/// Each deliberate difference listed in ci/checksec-agree.sh, shown on a file that has it:
+/// checksec's word, then fwgate's.
+#[test]
+fn the_deliberate_differences_are_the_documented_ones() {
+    if !std::path::Path::new("/usr/bin/checksec").exists() {
+        assert!(
+            std::env::var_os("FWGATE_REQUIRE_PEERS").is_none(),
+            "checksec is required"
+        );
+        eprintln!("SKIPPED: checksec is not installed");
+        return;
+    }
+    let needed = || (abi::DT_NEEDED, Val::Str("libc.so.6"));
+    let cases = [
+        (
+            "exstack",
+            Spec {
+                stack: Some(abi::PF_X),
+                ..Spec::pie()
+            },
+            "nx",
+            "yes",
+            "no",
+        ),
+        (
+            "now",
+            Spec {
+                dynamic: Some(vec![
+                    needed(),
+                    (abi::DT_DEBUG, Val::Num(0)),
+                    (abi::DT_FLAGS_1, Val::Num(abi::DF_1_NOW.into())),
+                ]),
+                ..Spec::pie()
+            },
+            "relro",
+            "partial",
+            "full",
+        ),
+        (
+            "pie",
+            Spec {
+                interp: None,
+                dynamic: Some(vec![
+                    needed(),
+                    (abi::DT_SONAME, Val::Str("x")),
+                    (abi::DT_FLAGS_1, Val::Num(abi::DF_1_PIE.into())),
+                ]),
+                ..Spec::pie()
+            },
+            "pie",
+            "dso",
+            "yes",
+        ),
+        (
+            "sstrip",
+            Spec {
+                sections: false,
+                dynsyms: vec![("__stack_chk_fail", true)],
+                ..Spec::pie()
+            },
+            "canary",
+            "no",
+            "yes",
+        ),
+        (
+            "static",
+            Spec {
+                symtab: Some(vec!["__memcpy_chk"]),
+                ..Spec::stripped_static()
+            },
+            "fortify_source",
+            "no",
+            "yes",
+        ),
+        (
+            "unknown",
+            Spec::stripped_static(),
+            "canary",
+            "no",
+            "unknown",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, spec, key, theirs, ours) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, spec.build()).unwrap();
+        let h = analyze(&std::fs::read(&path).unwrap()).unwrap();
+        let got = match key {
+            "nx" => h.nx.status,
+            "relro" => h.relro.status,
+            "pie" => h.pie.status,
+            "canary" => h.canary.status,
+            _ => h.fortify_source.status,
+        };
+        assert_eq!(checksec(&path)[key], theirs, "{name}: checksec's {key}");
+        assert_eq!(got.as_str(), ours, "{name}: fwgate's {key}");
+    }
 }
