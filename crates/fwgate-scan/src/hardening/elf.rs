@@ -6,7 +6,7 @@
 use object::elf;
 use object::read::elf::{
     Dyn as _, FileHeader, GnuHashTable, HashTable, ProgramHeader as _, SectionHeader as _,
-    SectionTable, Sym as _, SymbolTable,
+    SectionTable, Sym,
 };
 use object::{pod, Endianness};
 
@@ -15,6 +15,11 @@ use super::HardeningError;
 
 /// The longest string (interpreter, RPATH, RUNPATH) kept for the report.
 const MAX_STRING: usize = 4096;
+
+/// The longest symbol name looked at: every name lookup scans at most this many bytes, so
+/// a million symbols pointing into one string table without a NUL stay linear. The names
+/// looked for are short; a longer name is cut.
+const MAX_NAME: usize = 1024;
 
 /// What was read from one file; `super::judge` turns it into a verdict.
 pub(super) struct Facts {
@@ -187,10 +192,16 @@ fn array<T: object::Pod>(bytes: &[u8]) -> &[T] {
         .unwrap_or_default()
 }
 
-/// The NUL-terminated string at `offset` in `table`, bounded by [`MAX_STRING`].
-fn c_string(table: &[u8], offset: usize) -> String {
+/// The NUL-terminated string at `offset` in `table`, at most `max` bytes of it.
+fn name_at(table: &[u8], offset: usize, max: usize) -> &[u8] {
     let s = table.get(offset..).unwrap_or_default();
-    let s = &s[..memchr::memchr(0, s).unwrap_or(s.len())];
+    let s = s.get(..max).unwrap_or(s);
+    &s[..memchr::memchr(0, s).unwrap_or(s.len())]
+}
+
+/// The string at `offset` in `table`, cut at [`MAX_STRING`] bytes (marked with `…`).
+fn c_string(table: &[u8], offset: usize) -> String {
+    let s = name_at(table, offset, MAX_STRING + 1);
     let mut out = String::from_utf8_lossy(s.get(..MAX_STRING).unwrap_or(s)).into_owned();
     if s.len() > MAX_STRING {
         out.push('…');
@@ -215,7 +226,15 @@ fn table<'data, Elf: FileHeader<Endian = Endianness>>(
         ".dynsym"
     };
     match sections.symbol_table_by_index(endian, data, index) {
-        Ok(t) => Some(summarise(&t, endian)),
+        Ok(t) => {
+            // The names' bytes, read here so that each lookup is bounded (MAX_NAME).
+            let strings = sections
+                .section(t.string_section())
+                .ok()
+                .and_then(|s| s.data(endian, data).ok())
+                .unwrap_or_default();
+            Some(summarise(t.symbols(), strings, endian))
+        }
         Err(e) => {
             notes.push(format!("{what} unreadable: {e}"));
             None
@@ -223,15 +242,20 @@ fn table<'data, Elf: FileHeader<Endian = Endianness>>(
     }
 }
 
-fn summarise<'data, Elf: FileHeader<Endian = Endianness>>(
-    t: &SymbolTable<'data, Elf, &'data [u8]>,
+/// Walks `symbols` once, names read from `strings`.
+fn summarise<S: Sym<Endian = Endianness>>(
+    symbols: &[S],
+    strings: &[u8],
     endian: Endianness,
 ) -> Symbols {
     let mut s = Symbols::default();
     // Entry 0 is the null symbol.
-    for sym in t.symbols().iter().skip(1) {
-        let name = t.symbol_name(endian, sym).unwrap_or_default();
-        s.add(name, sym.st_shndx(endian) == elf::SHN_UNDEF);
+    for sym in symbols.iter().skip(1) {
+        let at = usize::try_from(sym.st_name(endian)).unwrap_or(usize::MAX);
+        s.add(
+            name_at(strings, at, MAX_NAME),
+            sym.st_shndx(endian) == elf::SHN_UNDEF,
+        );
     }
     s
 }
@@ -295,7 +319,10 @@ impl Dyn {
                 elf::DT_BIND_NOW => out.bind_now = true,
                 elf::DT_FLAGS if val & u64::from(elf::DF_BIND_NOW) != 0 => out.bind_now = true,
                 elf::DT_FLAGS_1 => out.flags_1 |= val,
-                elf::DT_RPATH | elf::DT_RUNPATH => strings.push((tag, val)),
+                // The first of each, as the loader takes it.
+                elf::DT_RPATH | elf::DT_RUNPATH if !strings.iter().any(|(t, _)| *t == tag) => {
+                    strings.push((tag, val))
+                }
                 elf::DT_STRTAB => d.strtab = Some(val),
                 elf::DT_STRSZ => d.strsz = val,
                 elf::DT_SYMTAB => d.symtab = Some(val),
@@ -317,9 +344,9 @@ impl Dyn {
         for (tag, val) in strings {
             let value = c_string(table, usize::try_from(val).unwrap_or(usize::MAX));
             if tag == u64::from(elf::DT_RPATH) {
-                out.rpath.get_or_insert(value);
+                out.rpath = Some(value);
             } else {
-                out.runpath.get_or_insert(value);
+                out.runpath = Some(value);
             }
         }
         d
@@ -366,13 +393,6 @@ impl Dyn {
             notes.push("no DT_HASH or DT_GNU_HASH: dynamic symbols uncounted".into());
             return None;
         };
-        let mut s = Symbols::default();
-        for sym in all.iter().take(count).skip(1) {
-            let name = usize::try_from(sym.st_name(endian)).unwrap_or(usize::MAX);
-            let name = strings.get(name..).unwrap_or_default();
-            let name = &name[..memchr::memchr(0, name).unwrap_or(name.len())];
-            s.add(name, sym.st_shndx(endian) == elf::SHN_UNDEF);
-        }
-        Some(s)
+        Some(summarise(all.get(..count).unwrap_or(all), strings, endian))
     }
 }

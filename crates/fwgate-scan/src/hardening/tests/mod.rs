@@ -281,6 +281,36 @@ fn without_section_headers_the_dynamic_symbols_are_read_as_the_loader_does() {
 }
 
 #[test]
+fn strings_and_names_are_read_within_bounds() {
+    // An RPATH longer than the report keeps is cut, visibly.
+    let long: &'static str = Box::leak("/x".repeat(3000).into_boxed_str());
+    let h = check(&Spec {
+        dynamic: Some(vec![(abi::DT_RPATH, Val::Str(long))]),
+        ..Spec::pie()
+    });
+    let v = h.rpath_value.unwrap();
+    assert!(
+        v.ends_with('…') && v.len() == 4096 + '…'.len_utf8(),
+        "{}",
+        v.len()
+    );
+    // Each name lookup scans at most 1024 bytes: a protector name past that is not seen,
+    // which is what keeps a million names into one NUL-less table linear.
+    let far: &'static str = Box::leak(format!("{}__stack_chk_fail", "a".repeat(1024)).into());
+    let near: &'static str = Box::leak(format!("{}__stack_chk_fail", "a".repeat(1000)).into());
+    let canary = |n| {
+        check(&Spec {
+            dynsyms: vec![(n, true)],
+            ..Spec::pie()
+        })
+        .canary
+        .status
+    };
+    assert_eq!(canary(near), Status::Yes);
+    assert_eq!(canary(far), Status::No);
+}
+
+#[test]
 fn not_an_elf_file_is_an_error() {
     assert!(matches!(
         analyze(b"#!/bin/sh\n"),
