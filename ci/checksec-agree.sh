@@ -12,8 +12,8 @@
 # (from readelf, or from fwgate's own report), never on fwgate's word alone:
 #   unknown   canary / fortify_source: fwgate says "unknown" (with a reason) where no symbol
 #             could name the function: a stripped static binary, or one that imports nothing
-#             (ld.so). checksec says "no", which it cannot know. Confirmed: fwgate reports
-#             static, stripped, and gives a reason.
+#             (ld.so). checksec says "no", which it cannot know. Confirmed: readelf finds
+#             no .symtab, no DT_NEEDED and no PT_INTERP, and fwgate gives a reason.
 #   sstrip    canary / fortify_source on a file without section headers (sstrip): readelf
 #             shows no symbols there, so checksec says "no"; fwgate reads the dynamic symbols
 #             through PT_DYNAMIC, as the loader does. Confirmed: readelf finds no section
@@ -89,8 +89,9 @@ def explained(path, prop, c, f, row):
     """The name of the deliberate difference this is, when readelf/fwgate confirm it."""
     full = root + path
     if prop in ("canary", "fortify_source"):
-        if f == "unknown" and c == "no" and row.get("static") and row.get("stripped") == "yes" \
-                and row.get("reasons", {}).get(prop):
+        if f == "unknown" and c == "no" and row.get("reasons", {}).get(prop) \
+                and " SYMTAB " not in readelf(full, "-S") \
+                and "(NEEDED)" not in readelf(full, "-d") and "INTERP" not in readelf(full, "-l"):
             return "unknown"
         if f == "yes" and c == "no" and "There are no sections" in readelf(full, "-S"):
             return "sstrip"

@@ -264,6 +264,55 @@ fn an_image_is_unpacked_and_its_files_named_by_their_path_inside() {
     }
 }
 
+/// Removes the section headers of an ELF64 file as `sstrip` does (e_shoff, e_shnum,
+/// e_shstrndx zeroed), leaving what the loader reads.
+fn sstrip(path: &Path) {
+    let mut b = std::fs::read(path).unwrap();
+    assert_eq!(b[4], 2, "ELF64");
+    b[0x28..0x30].fill(0);
+    b[0x3c..0x40].fill(0);
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn without_section_headers_the_loader_view_gives_the_same_verdicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    if !build(tmp.path()) {
+        return;
+    }
+    let before = json(tmp.path());
+    // cc's default is DT_GNU_HASH alone, which counts no import: they are found through
+    // the relocations.
+    for f in ["usr/bin/hardened", "usr/bin/soft", "usr/lib/libtwice.so"] {
+        sstrip(&tmp.path().join(f));
+    }
+    let after = json(tmp.path());
+    for f in ["/usr/bin/hardened", "/usr/bin/soft"] {
+        assert_eq!(after[f]["section_headers"], false);
+        for key in [
+            "canary",
+            "fortify_source",
+            "fortified",
+            "fortifiable",
+            "dangerous",
+            "relro",
+        ] {
+            assert_eq!(after[f][key], before[f][key], "{f} {key}");
+        }
+    }
+    assert_eq!(after["/usr/bin/hardened"]["canary"], "yes");
+    // The library imports nothing (no DT_NEEDED): with its .symtab gone, nothing could
+    // name a protector, so "no" would be a guess.
+    let lib = &after["/usr/lib/libtwice.so"];
+    assert_eq!(before["/usr/lib/libtwice.so"]["canary"], "no");
+    assert_eq!(lib["canary"], "unknown");
+    assert_eq!(
+        lib["reasons"]["canary"],
+        "stripped library that imports nothing: no symbols to look for the canary"
+    );
+    assert_eq!(lib["runpath_value"], "$ORIGIN");
+}
+
 #[test]
 fn a_missing_target_is_a_tool_error() {
     let o = run(fwgate().args(["hardening", "/nonexistent/fw.bin"]));

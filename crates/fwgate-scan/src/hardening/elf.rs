@@ -164,6 +164,8 @@ fn read_class<Elf: FileHeader<Endian = Endianness>>(
         phdrs,
         endian,
         data,
+        machine: facts.machine,
+        mips64el: header.is_mips64el(endian),
     };
     let dynamic = dyn_entries.map(|d| Dyn::read(&map, d, &mut facts));
 
@@ -265,6 +267,8 @@ struct Map<'a, Elf: FileHeader> {
     phdrs: &'a [Elf::ProgramHeader],
     endian: Endianness,
     data: &'a [u8],
+    machine: u16,
+    mips64el: bool,
 }
 
 impl<'a, Elf: FileHeader<Endian = Endianness>> Map<'a, Elf> {
@@ -294,6 +298,10 @@ struct Dyn {
     syment: Option<u64>,
     hash: Option<u64>,
     gnu_hash: Option<u64>,
+    mips_symtabno: Option<u64>,
+    /// Relocation tables: (address, size, with addend).
+    rel: [(Option<u64>, u64, bool); 3],
+    plt_rela: bool,
 }
 
 impl Dyn {
@@ -329,9 +337,18 @@ impl Dyn {
                 elf::DT_SYMENT => d.syment = Some(val),
                 elf::DT_HASH => d.hash = Some(val),
                 elf::DT_GNU_HASH => d.gnu_hash = Some(val),
+                elf::DT_MIPS_SYMTABNO if map.machine == elf::EM_MIPS => d.mips_symtabno = Some(val),
+                elf::DT_RELA => d.rel[0] = (Some(val), d.rel[0].1, true),
+                elf::DT_RELASZ => d.rel[0].1 = val,
+                elf::DT_REL => d.rel[1] = (Some(val), d.rel[1].1, false),
+                elf::DT_RELSZ => d.rel[1].1 = val,
+                elf::DT_JMPREL => d.rel[2].0 = Some(val),
+                elf::DT_PLTRELSZ => d.rel[2].1 = val,
+                elf::DT_PLTREL => d.plt_rela = val == u64::from(elf::DT_RELA),
                 _ => {}
             }
         }
+        d.rel[2].2 = d.plt_rela;
         if strings.is_empty() {
             return d;
         }
@@ -380,19 +397,71 @@ impl Dyn {
             return None;
         };
         let all = array::<Elf::Sym>(syms);
-        let count = self
+        // DT_HASH and MIPS's DT_MIPS_SYMTABNO give the count. DT_GNU_HASH covers only the
+        // exported symbols (an executable that exports nothing has an empty one), so the
+        // imports are counted from the relocations that bind them.
+        let exact = self
             .hash
             .and_then(|a| map.at(a))
             .and_then(|h| HashTable::<Elf>::parse(endian, h).ok())
-            .map(|h| h.symbol_table_length() as usize)
-            .or_else(|| {
-                let g = GnuHashTable::<Elf>::parse(endian, map.at(self.gnu_hash?)?).ok()?;
-                Some(g.symbol_table_length(endian).unwrap_or(g.symbol_base()) as usize)
-            });
+            .map(|h| u64::from(h.symbol_table_length()))
+            .or(self.mips_symtabno);
+        let gnu = self.gnu_hash.and_then(|a| {
+            let g = GnuHashTable::<Elf>::parse(endian, map.at(a)?).ok()?;
+            Some(u64::from(
+                g.symbol_table_length(endian).unwrap_or(g.symbol_base()),
+            ))
+        });
+        let relocated = self.relocated_symbols(map);
+        let count = exact.or_else(|| match (gnu, relocated) {
+            (None, 0) => None,
+            (g, r) => Some(g.unwrap_or(0).max(r)),
+        });
         let Some(count) = count else {
-            notes.push("no DT_HASH or DT_GNU_HASH: dynamic symbols uncounted".into());
+            notes.push("no DT_HASH, DT_GNU_HASH or relocation: dynamic symbols uncounted".into());
             return None;
         };
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
         Some(summarise(all.get(..count).unwrap_or(all), strings, endian))
     }
+
+    /// One past the highest symbol index any relocation table refers to.
+    fn relocated_symbols<Elf: FileHeader<Endian = Endianness>>(&self, map: &Map<'_, Elf>) -> u64 {
+        let class64 = std::mem::size_of::<Elf::Word>() == 8;
+        let word = if class64 { 8 } else { 4 };
+        let mut top = 0u64;
+        for (addr, size, rela) in self.rel {
+            let Some(bytes) = addr.and_then(|a| map.at(a)) else {
+                continue;
+            };
+            let bytes = bytes
+                .get(..usize::try_from(size).unwrap_or(usize::MAX))
+                .unwrap_or(bytes);
+            let entry = if rela { 3 * word } else { 2 * word };
+            for e in bytes.chunks_exact(entry) {
+                let info = e
+                    .get(word..2 * word)
+                    .map_or(0, |b| read_word(b, map.endian));
+                let sym = match (class64, map.mips64el) {
+                    // MIPS64 little-endian stores r_sym first, as a 32-bit word.
+                    (true, true) => info & 0xffff_ffff,
+                    (true, false) => info >> 32,
+                    (false, _) => info >> 8,
+                };
+                top = top.max(sym.saturating_add(1));
+            }
+        }
+        top
+    }
+}
+
+/// An unsigned word of 4 or 8 bytes in the file's byte order.
+fn read_word(b: &[u8], endian: Endianness) -> u64 {
+    let mut v = 0u64;
+    let mut push = |x: &u8| v = (v << 8) | u64::from(*x);
+    match endian {
+        Endianness::Big => b.iter().for_each(&mut push),
+        Endianness::Little => b.iter().rev().for_each(&mut push),
+    }
+    v
 }

@@ -91,7 +91,8 @@ pub struct Hardening {
     pub endian: &'static str,
     /// `exec`, `pie`, `dyn` (a shared library), `rel`, `core` or `other`.
     pub elf_type: &'static str,
-    /// Needs nothing at run time: no PT_INTERP and no DT_NEEDED.
+    /// A program that needs nothing at run time: no PT_INTERP and no DT_NEEDED (a shared
+    /// library never counts as static).
     #[serde(rename = "static")]
     pub static_: bool,
     /// The program interpreter (PT_INTERP).
@@ -158,7 +159,8 @@ pub fn analyze(bytes: &[u8]) -> Result<Hardening, HardeningError> {
 fn judge(f: elf::Facts) -> Hardening {
     let d = &f.dynamic;
     let loadable = matches!(f.e_type, abi::ET_EXEC | abi::ET_DYN);
-    let static_ = loadable && f.interp.is_none() && d.needed == 0;
+    // Nothing to import from: no interpreter, no DT_NEEDED.
+    let self_contained = loadable && f.interp.is_none() && d.needed == 0;
     let pie_exec = f.e_type == abi::ET_DYN
         && (d.debug
             || d.flags_1 & u64::from(abi::DF_1_PIE) != 0
@@ -196,7 +198,9 @@ fn judge(f: elf::Facts) -> Hardening {
             "lazy binding (no BIND_NOW): the GOT stays writable",
         )
     };
-    let (canary, fortify_source) = symbols_verdicts(&f, static_, elf_type == "dyn");
+    // A program (not a library) that needs nothing at run time.
+    let static_ = self_contained && elf_type != "dyn";
+    let (canary, fortify_source) = symbols_verdicts(&f, self_contained, static_);
     let present = |v: &Option<String>| match v {
         Some(s) if !s.is_empty() => Property::of(Status::Yes),
         _ => Property::of(Status::No),
@@ -232,16 +236,16 @@ fn judge(f: elf::Facts) -> Hardening {
 }
 
 /// Canary and FORTIFY_SOURCE: symbols, and whether their absence proves anything.
-fn symbols_verdicts(f: &elf::Facts, static_: bool, library: bool) -> (Property, Property) {
+fn symbols_verdicts(f: &elf::Facts, self_contained: bool, static_: bool) -> (Property, Property) {
     let (dynsym, symtab) = (f.dynsym.as_ref(), f.symtab.as_ref());
     // Without a .symtab and without imports, nothing is left that would name the
     // protector's functions: they are linked in (static) or internal (ld.so).
-    let blind = symtab.is_none() && (static_ || dynsym.is_none());
+    let blind = symtab.is_none() && (self_contained || dynsym.is_none());
     let blind_reason = |what: &str| {
-        if static_ && library {
-            format!("stripped library that imports nothing: no symbols to look for {what}")
-        } else if static_ {
+        if static_ {
             format!("stripped static binary: no symbols to look for {what}")
+        } else if self_contained {
+            format!("stripped library that imports nothing: no symbols to look for {what}")
         } else {
             format!("no readable symbol table: no symbols to look for {what}")
         }
