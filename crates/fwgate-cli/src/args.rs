@@ -46,6 +46,9 @@ pub enum Command {
     },
     /// List the container formats fwgate can unpack.
     Formats,
+    /// Binary hardening (NX, PIE, RELRO, canary, FORTIFY, RPATH) of every ELF file in an
+    /// image or a directory, in checksec's words.
+    Hardening(HardeningArgs),
 }
 
 /// Bounds on extraction (hostile images are stopped at these).
@@ -262,4 +265,23 @@ pub struct ExplainArgs {
     pub id: String,
     #[command(flatten)]
     pub rules: RulesArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HardeningArgs {
+    /// A firmware image (unpacked to a temporary directory), or a directory.
+    #[arg(value_name = "IMAGE_OR_DIR")]
+    pub target: PathBuf,
+    /// Output: an aligned table, or JSON (a list sorted by path, checksec's keys and words).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: HardeningFormat,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How `fwgate hardening` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HardeningFormat {
+    Text,
+    Json,
 }

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Sign(a) => cmd::keys::sign(a),
         Command::Verify(a) => cmd::keys::verify(a),
         Command::Gate(a) => cmd::gate::run(a),
+        Command::Hardening(a) => cmd::hardening::run(a),
         Command::Evidence { command } => match command {
             EvidenceCommand::Verify(a) => cmd::evidence::verify(a),
             EvidenceCommand::List(a) => cmd::evidence::list(a),

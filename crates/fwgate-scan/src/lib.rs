@@ -9,6 +9,7 @@
 
 mod error;
 mod finding;
+pub mod hardening;
 pub mod matchers;
 mod rule;
 mod ruleset;

@@ -2,6 +2,7 @@
 
 pub mod evidence;
 pub mod gate;
+pub mod hardening;
 pub mod keys;
 pub mod rules;
 pub mod scan;
