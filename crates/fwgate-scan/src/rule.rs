@@ -61,6 +61,10 @@ pub struct TestCase {
     /// File content.
     #[serde(default)]
     pub content: String,
+    /// Instead of `content`: a data file under `rules/` whose bytes are the file (for binary
+    /// cases such as ELF programs).
+    #[serde(default)]
+    pub fixture: Option<String>,
     /// Octal permission bits of the node (default `0644`, or `0755` for a directory).
     #[serde(default)]
     pub mode: Option<String>,

@@ -27,6 +27,11 @@ impl DataFiles {
     pub fn text(&self, rel: &str) -> Option<&str> {
         self.0.get(rel).and_then(|b| std::str::from_utf8(b).ok())
     }
+
+    /// The file at `rel`, if present.
+    pub fn bytes(&self, rel: &str) -> Option<&[u8]> {
+        self.0.get(rel).map(Vec::as_slice)
+    }
 }
 
 /// One loaded, compiled rule.
@@ -86,6 +91,8 @@ pub struct RuleSet {
     pub digest: String,
     /// Where the rules came from: `embedded` or a directory.
     pub origin: String,
+    /// The data files (word lists, test fixtures).
+    data: DataFiles,
 }
 
 fn globs(list: &[String], what: &str) -> std::result::Result<GlobSet, String> {
@@ -200,6 +207,7 @@ impl RuleSet {
             rules,
             digest,
             origin: origin.to_string(),
+            data,
         })
     }
 
@@ -213,9 +221,16 @@ impl RuleSet {
                     location: format!("{}/{}", self.origin, rule.source),
                     message,
                 })?;
+                let content = match &case.fixture {
+                    Some(f) => self.data.bytes(f).ok_or_else(|| ScanError::Rule {
+                        location: format!("{}/{}", self.origin, rule.source),
+                        message: format!("test {:?}: no data file {f:?} under rules/", case.name),
+                    })?,
+                    None => case.content.as_bytes(),
+                };
                 let hits = if rule.applies_to(path) {
                     rule.check(&FileCtx {
-                        content: case.content.as_bytes(),
+                        content,
                         path,
                         node: &node,
                         deadline: far_future(),

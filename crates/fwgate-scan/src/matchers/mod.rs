@@ -8,6 +8,7 @@
 
 mod accounts;
 mod config;
+mod elf;
 mod mode;
 mod pattern;
 mod service;
@@ -25,6 +26,7 @@ use crate::ruleset::DataFiles;
 
 pub use accounts::{AccountCheck, AccountsSpec};
 pub use config::{ConfigSpec, Effective};
+pub use elf::{ElfFiles, HardeningSpec, PropertyName};
 pub use mode::{ModeSpec, NodeSel};
 pub use pattern::PatternSpec;
 pub use service::{boot_paths, ServiceCheck, ServiceSpec};
@@ -43,6 +45,8 @@ pub enum MatcherSpec {
     Config(ConfigSpec),
     /// Programs the boot configuration starts.
     Service(ServiceSpec),
+    /// A binary-hardening property of ELF files.
+    Hardening(HardeningSpec),
 }
 
 /// A compiled matcher, ready to run.
@@ -58,6 +62,8 @@ pub enum Matcher {
     Config(config::Config),
     /// See [`ServiceSpec`].
     Service(service::Service),
+    /// See [`HardeningSpec`].
+    Hardening(elf::ElfCheck),
 }
 
 /// Analyses of one file that several rules share, computed on first use.
@@ -65,9 +71,15 @@ pub enum Matcher {
 pub struct FileCache {
     /// The boot reading of the file, per device path (the path decides the syntax).
     boot: RefCell<Vec<(String, Rc<service::Boot>)>>,
+    /// The ELF analysis, shared by every hardening rule.
+    elf: std::cell::OnceCell<elf::Analysis>,
 }
 
 impl FileCache {
+    fn elf(&self, content: &[u8]) -> &elf::Analysis {
+        self.elf.get_or_init(|| elf::analyse(content))
+    }
+
     fn boot(&self, path: &str, content: &[u8]) -> Rc<service::Boot> {
         if let Some((_, b)) = self.boot.borrow().iter().find(|(p, _)| p == path) {
             return Rc::clone(b);
@@ -103,6 +115,7 @@ impl MatcherSpec {
             MatcherSpec::Mode(m) => m.paths.clone(),
             MatcherSpec::Config(c) => c.paths.clone(),
             MatcherSpec::Service(s) => s.paths.clone(),
+            MatcherSpec::Hardening(h) => h.paths.clone(),
         }
     }
 
@@ -114,6 +127,7 @@ impl MatcherSpec {
             MatcherSpec::Mode(m) => Matcher::Mode(m.compile()?),
             MatcherSpec::Config(c) => Matcher::Config(c.compile()?),
             MatcherSpec::Service(s) => Matcher::Service(s.compile()?),
+            MatcherSpec::Hardening(h) => Matcher::Hardening(h.compile()?),
         })
     }
 }
@@ -134,6 +148,7 @@ impl Matcher {
             Matcher::Accounts(a) => a.check(file.content, file.path, file.deadline, &mut found),
             Matcher::Mode(m) => m.check(file.node, &mut found),
             Matcher::Config(c) => c.check(file.content, &mut found),
+            Matcher::Hardening(h) => h.check(file.cache.elf(file.content), &mut found),
             Matcher::Service(s) => s.check(
                 file.path,
                 &file.cache.boot(file.path, file.content),
