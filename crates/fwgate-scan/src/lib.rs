@@ -9,6 +9,7 @@
 
 mod error;
 mod finding;
+pub mod keys;
 pub mod matchers;
 mod rule;
 mod ruleset;
