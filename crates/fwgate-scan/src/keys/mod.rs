@@ -9,7 +9,8 @@
 //!
 //! What is recognised: PEM blocks (PKCS#1, SEC1, DSA, PKCS#8, encrypted PKCS#8, OpenSSH,
 //! certificates; CRLF, indentation and C/JSON string literals with `\n` tolerated), raw DER
-//! keys anywhere in a file (PKCS#1, SEC1, PKCS#8, DSA, PKCS#12), raw `openssh-key-v1` blobs,
+//! keys anywhere in a file (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8, DSA, PKCS#12), raw
+//! `openssh-key-v1` blobs,
 //! Dropbear host keys, and DER X.509 v3 certificates.
 //!
 //! Cost: one pass of a multi-pattern SIMD search (Teddy, in `aho-corasick`) over the file for
@@ -46,7 +47,7 @@ pub struct KeyHit {
     pub offset: usize,
     /// The container: `PEM PKCS#1`, `PEM PKCS#8`, `PEM SEC1`, `PEM DSA`,
     /// `PEM encrypted PKCS#8`, `OpenSSH`, `DER PKCS#1`, `DER PKCS#8`, `DER SEC1`, `DER DSA`,
-    /// `Dropbear`, `PKCS#12`.
+    /// `DER encrypted PKCS#8`, `Dropbear`, `PKCS#12`.
     pub format: &'static str,
     /// `RSA`, `DSA`, `EC P-256`, `Ed25519`, `X25519`, … or [`ENCRYPTED_ALGORITHM`].
     pub algorithm: String,

@@ -22,6 +22,8 @@ enum Anchor {
     OpenSsh,
     /// `a0 03 02 01 02`: X.509 v3 `[0] version`, 8 bytes or fewer into the certificate.
     CertV3,
+    /// A PKCS#5 or PKCS#12 password-based encryption OID: maybe an EncryptedPrivateKeyInfo.
+    Pbe,
 }
 
 const ANCHORS: &[(&[u8], Anchor)] = &[
@@ -35,6 +37,9 @@ const ANCHORS: &[(&[u8], Anchor)] = &[
     (b"\x13ecdsa-sha2-nistp", Anchor::Dropbear),
     (ssh::OPENSSH_MAGIC, Anchor::OpenSsh),
     (b"\xa0\x03\x02\x01\x02", Anchor::CertV3),
+    // 1.2.840.113549.1.5.* (PBES1, PBES2) and 1.2.840.113549.1.12.1.* (PKCS#12 PBE).
+    (b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05", Anchor::Pbe),
+    (b"\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01", Anchor::Pbe),
 ];
 
 fn searcher() -> Option<&'static AhoCorasick> {
@@ -111,6 +116,7 @@ pub fn scan(content: &[u8]) -> Found {
                 }
             }
             Anchor::CertV3 => der_cert(content, at, &mut st),
+            Anchor::Pbe => der_encrypted(content, at, &mut st),
         }
     }
     st.found.truncated |= st.budget.exhausted;
@@ -177,6 +183,20 @@ fn der_key(content: &[u8], at: usize, version: u8, st: &mut State) {
         _ => None,
     };
     if let Some(key) = key {
+        st.key(key, start, der.len(), false);
+    }
+}
+
+/// A raw DER EncryptedPrivateKeyInfo whose algorithm OID is at `at`:
+/// `30 L… 30 L… 06 …`.
+fn der_encrypted(content: &[u8], at: usize, st: &mut State) {
+    let Some((inner, _)) = sequence_ending_at(content, at) else {
+        return;
+    };
+    let Some((start, der)) = sequence_ending_at(content, inner) else {
+        return;
+    };
+    if let Some(key) = pkcs::encrypted_pkcs8(der) {
         st.key(key, start, der.len(), false);
     }
 }
