@@ -10,7 +10,7 @@
 //! What is recognised: PEM blocks (PKCS#1, SEC1, DSA, PKCS#8, encrypted PKCS#8, OpenSSH,
 //! certificates; CRLF, indentation and C/JSON string literals with `\n` tolerated), raw DER
 //! keys anywhere in a file (PKCS#1, SEC1, PKCS#8, encrypted PKCS#8, DSA, PKCS#12), raw
-//! `openssh-key-v1` blobs,
+//! `openssh-key-v1` blobs, PuTTY `.ppk` files (v2, v3),
 //! Dropbear host keys, and DER X.509 v3 certificates.
 //!
 //! Cost: one pass of a multi-pattern SIMD search (Teddy, in `aho-corasick`) over the file for
@@ -24,6 +24,7 @@ mod dropbear;
 mod oids;
 mod pem;
 mod pkcs;
+mod putty;
 mod raw;
 mod ssh;
 mod x509;
@@ -47,7 +48,7 @@ pub struct KeyHit {
     pub offset: usize,
     /// The container: `PEM PKCS#1`, `PEM PKCS#8`, `PEM SEC1`, `PEM DSA`,
     /// `PEM encrypted PKCS#8`, `OpenSSH`, `DER PKCS#1`, `DER PKCS#8`, `DER SEC1`, `DER DSA`,
-    /// `DER encrypted PKCS#8`, `Dropbear`, `PKCS#12`.
+    /// `DER encrypted PKCS#8`, `Dropbear`, `PKCS#12`, `PuTTY`.
     pub format: &'static str,
     /// `RSA`, `DSA`, `EC P-256`, `Ed25519`, `X25519`, … or [`ENCRYPTED_ALGORITHM`].
     pub algorithm: String,
@@ -131,6 +132,7 @@ enum Kind {
     Pkcs12,
     OpenSsh,
     Dropbear,
+    Putty,
 }
 
 impl Kind {
@@ -149,6 +151,7 @@ impl Kind {
             (Kind::Pkcs12, _) => "PKCS#12",
             (Kind::OpenSsh, _) => "OpenSSH",
             (Kind::Dropbear, _) => "Dropbear",
+            (Kind::Putty, _) => "PuTTY",
         }
     }
 }

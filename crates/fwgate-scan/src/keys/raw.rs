@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use aho_corasick::AhoCorasick;
 
 use super::der;
-use super::{dropbear, pem, pkcs, ssh, x509, Budget, Found, KeyInfo, MAX_CERTS, MAX_KEYS};
+use super::{dropbear, pem, pkcs, putty, ssh, x509, Budget, Found, KeyInfo, MAX_CERTS, MAX_KEYS};
 
 /// What each anchor announces.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +22,8 @@ enum Anchor {
     OpenSsh,
     /// `a0 03 02 01 02`: X.509 v3 `[0] version`, 8 bytes or fewer into the certificate.
     CertV3,
+    /// `PuTTY-User-Key-File-`.
+    Putty,
     /// A PKCS#5 or PKCS#12 password-based encryption OID: maybe an EncryptedPrivateKeyInfo.
     Pbe,
 }
@@ -36,6 +38,7 @@ const ANCHORS: &[(&[u8], Anchor)] = &[
     (b"\x0bssh-ed25519", Anchor::Dropbear),
     (b"\x13ecdsa-sha2-nistp", Anchor::Dropbear),
     (ssh::OPENSSH_MAGIC, Anchor::OpenSsh),
+    (putty::MAGIC, Anchor::Putty),
     (b"\xa0\x03\x02\x01\x02", Anchor::CertV3),
     // 1.2.840.113549.1.5.* (PBES1, PBES2) and 1.2.840.113549.1.12.1.* (PKCS#12 PBE).
     (b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05", Anchor::Pbe),
@@ -111,6 +114,14 @@ pub fn scan(content: &[u8]) -> Found {
                 if let Some((key, len)) = content
                     .get(at..)
                     .and_then(|d| ssh::openssh(d, &mut st.budget))
+                {
+                    st.key(key, at, len, false);
+                }
+            }
+            Anchor::Putty => {
+                if let Some((key, len)) = content
+                    .get(at..)
+                    .and_then(|d| putty::key(d, &mut st.budget))
                 {
                     st.key(key, at, len, false);
                 }

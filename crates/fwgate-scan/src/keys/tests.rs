@@ -383,6 +383,55 @@ fn damaged_keys_are_not_keys() {
 }
 
 #[test]
+fn damaged_putty_and_legacy_encrypted_keys_are_not_keys() {
+    // The fourth private line of the RSA key holds bytes of p.
+    let text = std::str::from_utf8(fixture!("putty-rsa1024.ppk")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let private = lines
+        .iter()
+        .position(|l| l.starts_with("Private-Lines"))
+        .unwrap();
+    let mut damaged = lines.clone();
+    let line = damaged[private + 4].replacen(|c: char| c.is_ascii_alphanumeric(), "+", 1);
+    assert_ne!(line, lines[private + 4]);
+    damaged[private + 4] = &line;
+    assert_eq!(private_keys(damaged.join("\n").as_bytes()), Vec::new());
+    assert_eq!(private_keys(lines.join("\n").as_bytes()).len(), 1);
+    // Legacy encryption with an IV that is not hex, or ciphertext not in whole blocks.
+    let legacy = std::str::from_utf8(fixture!("rsa1024-pkcs1-legacy-encrypted.pem")).unwrap();
+    let dek = legacy.lines().find(|l| l.starts_with("DEK-Info")).unwrap();
+    assert_eq!(
+        private_keys(legacy.replace(dek, "DEK-Info: AES-128-CBC,XYZ").as_bytes()),
+        Vec::new()
+    );
+    let body_line = legacy.lines().nth(4).unwrap();
+    assert_eq!(
+        private_keys(legacy.replacen(body_line, &body_line[..60], 1).as_bytes()),
+        Vec::new()
+    );
+}
+
+#[test]
+fn raw_openssh_blob_and_unusual_pem_labels_are_found() {
+    let text = std::str::from_utf8(fixture!("openssh-ecdsa256")).unwrap();
+    let blob = decode(
+        &text
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>(),
+    );
+    let k = one_key("raw openssh", &embed(&blob, 500));
+    assert_eq!(
+        (k.format, k.offset, k.algorithm.as_str()),
+        ("OpenSSH", 500, "EC P-256")
+    );
+    let any = std::str::from_utf8(fixture!("ed25519-pkcs8.pem"))
+        .unwrap()
+        .replace("PRIVATE KEY", "ANY PRIVATE KEY");
+    assert_eq!(one_key("any", any.as_bytes()).algorithm, "Ed25519");
+}
+
+#[test]
 fn a_pkcs8_key_is_reported_once_not_also_its_inner_pkcs1() {
     let text = std::str::from_utf8(fixture!("rsa2048-pkcs8.pem")).unwrap();
     let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
