@@ -31,7 +31,7 @@ pub fn key(data: &[u8], budget: &mut Budget) -> Option<(KeyInfo, usize)> {
         b"ssh-ed25519" => {
             let secret = w.string()?;
             let public = secret.get(32..)?;
-            if secret.len() != 64 || !ssh::ed25519_pair_ok(secret, public) {
+            if secret.len() != 64 || !ssh::ed25519_pair_ok(secret, public, budget) {
                 return None;
             }
             ("Ed25519".to_string(), 256, key_id("ed25519", public))

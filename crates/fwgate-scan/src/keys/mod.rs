@@ -208,7 +208,7 @@ impl Budget {
         }
     }
 
-    /// Takes one bignum check (RSA product, DSA exponentiation).
+    /// Takes one bignum check (RSA product, DSA exponentiation, Ed25519 derivation).
     fn bignum(&mut self) -> bool {
         if self.bignum == 0 {
             self.exhausted = true;

@@ -202,7 +202,7 @@ pub fn pkcs8(der: &[u8], origin: Origin, budget: &mut Budget) -> Option<KeyInfo>
             }
             sec1(private, Some(oids::curve_by_oid(params.value)?))?
         }
-        o if o == oids::ED25519 => ed25519(private, public)?,
+        o if o == oids::ED25519 => ed25519(private, public, budget)?,
         o if o == oids::DSA => {
             let mut dom = Seq::new(params.filter(|t| t.tag == der::SEQUENCE)?.value);
             let (p, q, g) = (dom.uint()?, dom.uint()?, dom.uint()?);
@@ -232,11 +232,14 @@ fn octets(private: &[u8], len: usize, name: &str, bits: u32, der: &[u8]) -> Opti
 }
 
 /// Ed25519 PKCS#8: the seed; the public key is derived, and must match a v2 public key.
-fn ed25519(private: &[u8], public: Option<&[u8]>) -> Option<KeyInfo> {
+fn ed25519(private: &[u8], public: Option<&[u8]>, budget: &mut Budget) -> Option<KeyInfo> {
     let seed: [u8; 32] = Seq::whole(private, der::OCTET_STRING)?
         .rest()
         .try_into()
         .ok()?;
+    if !budget.bignum() {
+        return None;
+    }
     let derived = ed25519_dalek::SigningKey::from_bytes(&seed)
         .verifying_key()
         .to_bytes();

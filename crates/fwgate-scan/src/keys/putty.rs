@@ -80,7 +80,7 @@ fn private_ok(private: &[u8], public: &[u8], budget: &mut Budget) -> bool {
             let (pk, seed) = (pubw.string(), w.string());
             match (pk, seed) {
                 (Some(pk), Some(seed)) if seed.len() == 32 => {
-                    ssh::ed25519_pair_ok(&[seed, pk].concat(), pk)
+                    ssh::ed25519_pair_ok(&[seed, pk].concat(), pk, budget)
                 }
                 _ => false,
             }

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::der;
 use super::{dropbear, pem, pkcs, putty, ssh, x509, Budget, Found, KeyInfo, MAX_CERTS, MAX_KEYS};
@@ -47,8 +47,16 @@ const ANCHORS: &[(&[u8], Anchor)] = &[
 
 fn searcher() -> Option<&'static AhoCorasick> {
     static AC: OnceLock<Option<AhoCorasick>> = OnceLock::new();
-    AC.get_or_init(|| AhoCorasick::new(ANCHORS.iter().map(|(p, _)| p)).ok())
-        .as_ref()
+    AC.get_or_init(|| {
+        // Leftmost semantics let aho-corasick use its SIMD (Teddy) prefilter: several GB/s
+        // against 0.3 GB/s with standard semantics. No anchor is a prefix of another, so
+        // the matches are the same.
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(ANCHORS.iter().map(|(p, _)| p))
+            .ok()
+    })
+    .as_ref()
 }
 
 struct State {
@@ -59,6 +67,13 @@ struct State {
 }
 
 impl State {
+    /// True (and the result marked truncated) when no more keys can be reported.
+    fn keys_full(&mut self) -> bool {
+        let full = self.found.keys.len() >= MAX_KEYS;
+        self.found.truncated |= full;
+        full
+    }
+
     fn key(&mut self, key: KeyInfo, offset: usize, len: usize, pem: bool) {
         if self.found.keys.len() >= MAX_KEYS {
             self.found.truncated = true;
@@ -93,6 +108,9 @@ pub fn scan(content: &[u8]) -> Found {
         let Some((_, anchor)) = ANCHORS.get(m.pattern().as_usize()) else {
             continue;
         };
+        if !matches!(anchor, Anchor::Pem | Anchor::CertV3) && st.keys_full() {
+            continue;
+        }
         match *anchor {
             Anchor::Pem => pem_block(content, at, &mut st),
             Anchor::Version(v) => der_key(content, at, v, &mut st),
@@ -146,6 +164,8 @@ fn pem_block(content: &[u8], at: usize, st: &mut State) {
         if let Some((cert, _)) = x509::certificate(&block.der, at) {
             push_cert(st, cert);
         }
+        st.covered = block.end;
+    } else if st.keys_full() {
         st.covered = block.end;
     } else if let Some(key) = pem::private_key(&block, &mut st.budget) {
         st.key(key, at, len, true);

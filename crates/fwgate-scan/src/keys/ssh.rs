@@ -187,7 +187,7 @@ fn private_ok(section: &[u8], public: &Public<'_>, budget: &mut Budget) -> bool 
     let key_ok = match public.kind {
         b"ssh-ed25519" => {
             let (pk, sk) = (w.string(), w.string());
-            pk == Some(public.main) && sk.is_some_and(|sk| ed25519_pair_ok(sk, public.main))
+            pk == Some(public.main) && sk.is_some_and(|sk| ed25519_pair_ok(sk, public.main, budget))
         }
         b"ssh-rsa" => rsa_private(&mut w, public.main, budget),
         b"ssh-dss" => dss_private(&mut w, Some(public.main), budget).is_some(),
@@ -270,10 +270,13 @@ pub fn scalar_ok(d: Option<&[u8]>, curve: Curve) -> bool {
 
 /// Ed25519 secret as SSH stores it: seed (32) ‖ public key (32), the public key derived
 /// from the seed.
-pub fn ed25519_pair_ok(secret: &[u8], public: &[u8]) -> bool {
+pub fn ed25519_pair_ok(secret: &[u8], public: &[u8], budget: &mut Budget) -> bool {
     let Some((seed, pk)) = secret.split_first_chunk::<32>() else {
         return false;
     };
+    if pk != public || !budget.bignum() {
+        return false;
+    }
     let derived = ed25519_dalek::SigningKey::from_bytes(seed)
         .verifying_key()
         .to_bytes();

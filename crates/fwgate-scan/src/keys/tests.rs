@@ -454,6 +454,27 @@ fn many_keys_are_capped_and_flagged() {
 }
 
 #[test]
+fn near_miss_floods_spend_the_budget_and_say_so() {
+    let mut bad = fixture!("dropbear_ed25519_host_key").to_vec();
+    bad[20] ^= 1;
+    let flood = [
+        bad.repeat(600),
+        fixture!("dropbear_ed25519_host_key").to_vec(),
+    ]
+    .concat();
+    let found = scan(&flood);
+    assert!(found.keys.is_empty());
+    assert!(found.truncated);
+    let few = [
+        bad.repeat(10),
+        fixture!("dropbear_ed25519_host_key").to_vec(),
+    ]
+    .concat();
+    let found = scan(&few);
+    assert_eq!((found.keys.len(), found.truncated), (1, false));
+}
+
+#[test]
 fn certificates_report_subject_expiry_ca_and_weakness() {
     let leaf = certificates(fixture!("cert-rsa1024-sha1.pem"));
     assert_eq!(leaf.len(), 1);
