@@ -156,7 +156,7 @@ fn pem_block(content: &[u8], at: usize, st: &mut State) {
     let Some(block) = pem::block(content, at) else {
         return;
     };
-    let len = block.end - at;
+    let len = block.end.saturating_sub(at);
     if pem::is_certificate(block.label) {
         if !st.budget.bytes(block.der.len()) {
             return;
