@@ -10,6 +10,7 @@
 mod error;
 mod finding;
 pub mod hardening;
+pub mod keys;
 pub mod matchers;
 mod rule;
 mod ruleset;
