@@ -395,14 +395,14 @@ mod tests {
     #[test]
     fn unknown_fields_are_errors_with_file_and_line() {
         let src = key_rule_source();
-        let bad = src.replace("binary = true", "binary = true\nbinray = false");
+        let bad = src.replace("check = \"private-key\"", "check = \"private-key\"\nchek = \"weak-key\"");
         let line_of = |s: &str| 1 + bad[..bad.find(s).unwrap()].matches('\n').count();
         let err = load_one("secrets/FWG-KEY-001.toml", &bad);
-        assert!(err.contains("unknown field `binray`"), "{err}");
+        assert!(err.contains("unknown field `chek`"), "{err}");
         // serde reports fields of the tagged [matcher] table at the table: a line within it.
         let at: usize = err.split(':').nth(1).unwrap().parse().unwrap();
         assert!(
-            (line_of("[matcher]")..=line_of("binray")).contains(&at),
+            (line_of("[matcher]")..=line_of("chek")).contains(&at),
             "{err}"
         );
         assert!(err.starts_with("rules/secrets/FWG-KEY-001.toml:"), "{err}");

@@ -9,6 +9,7 @@
 mod accounts;
 mod config;
 mod elf;
+mod key;
 mod mode;
 mod pattern;
 mod service;
@@ -27,6 +28,7 @@ use crate::ruleset::DataFiles;
 pub use accounts::{AccountCheck, AccountsSpec};
 pub use config::{ConfigSpec, Effective};
 pub use elf::{ElfFiles, HardeningSpec, PropertyName};
+pub use key::{KeyCheck, KeysSpec};
 pub use mode::{ModeSpec, NodeSel};
 pub use pattern::PatternSpec;
 pub use service::{boot_paths, ServiceCheck, ServiceSpec};
@@ -47,6 +49,8 @@ pub enum MatcherSpec {
     Service(ServiceSpec),
     /// A binary-hardening property of ELF files.
     Hardening(HardeningSpec),
+    /// Validated private keys and certificates.
+    Keys(KeysSpec),
 }
 
 /// A compiled matcher, ready to run.
@@ -64,6 +68,8 @@ pub enum Matcher {
     Service(service::Service),
     /// See [`HardeningSpec`].
     Hardening(elf::ElfCheck),
+    /// See [`KeysSpec`].
+    Keys(key::Keys),
 }
 
 /// Analyses of one file that several rules share, computed on first use.
@@ -73,9 +79,15 @@ pub struct FileCache {
     boot: RefCell<Vec<(String, Rc<service::Boot>)>>,
     /// The ELF analysis, shared by every hardening rule.
     elf: std::cell::OnceCell<elf::Analysis>,
+    /// Keys and certificates, shared by every key rule.
+    keys: std::cell::OnceCell<crate::keys::Found>,
 }
 
 impl FileCache {
+    fn keys(&self, content: &[u8]) -> &crate::keys::Found {
+        self.keys.get_or_init(|| crate::keys::scan(content))
+    }
+
     fn elf(&self, content: &[u8]) -> &elf::Analysis {
         self.elf.get_or_init(|| elf::analyse(content))
     }
@@ -116,6 +128,7 @@ impl MatcherSpec {
             MatcherSpec::Config(c) => c.paths.clone(),
             MatcherSpec::Service(s) => s.paths.clone(),
             MatcherSpec::Hardening(h) => h.paths.clone(),
+            MatcherSpec::Keys(k) => k.paths.clone(),
         }
     }
 
@@ -128,6 +141,7 @@ impl MatcherSpec {
             MatcherSpec::Config(c) => Matcher::Config(c.compile()?),
             MatcherSpec::Service(s) => Matcher::Service(s.compile()?),
             MatcherSpec::Hardening(h) => Matcher::Hardening(h.compile()?),
+            MatcherSpec::Keys(k) => Matcher::Keys(k.compile()?),
         })
     }
 }
@@ -149,6 +163,12 @@ impl Matcher {
             Matcher::Mode(m) => m.check(file.node, &mut found),
             Matcher::Config(c) => c.check(file.content, &mut found),
             Matcher::Hardening(h) => h.check(file.cache.elf(file.content), &mut found),
+            Matcher::Keys(k) => k.check(
+                file.content,
+                file.cache.keys(file.content),
+                time::OffsetDateTime::now_utc().unix_timestamp(),
+                &mut found,
+            ),
             Matcher::Service(s) => s.check(
                 file.path,
                 &file.cache.boot(file.path, file.content),
