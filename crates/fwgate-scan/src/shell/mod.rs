@@ -9,10 +9,17 @@
 //! the script's own functions and choosing `case` branches on `$1`.
 //!
 //! Hand-written: no crate parses hostile POSIX shell with bounded depth, bounded output and a
-//! recovery that keeps reading after an error. The reader never panics, is linear in the input
-//! (each byte is lexed once; `eval`/backtick strings are re-read within a budget of the input's
-//! size), nests at most [`MAX_DEPTH`] constructs deep (deeper ones are skipped with a
-//! [`Note`]) and records at most [`MAX_COMMANDS`] commands.
+//! recovery that keeps reading after an error. The reader never panics and is linear in the
+//! input: the script is lexed once (here-document bodies twice); `eval`/`sh -c`/backtick
+//! strings are re-read, and substitution text is copied into words, within budgets of about
+//! twice the input's size. It nests at most [`MAX_DEPTH`] constructs deep (deeper ones are
+//! skipped by a flat scan, with a [`Note`], and reading resumes after them), records at most
+//! [`MAX_COMMANDS`] commands and keeps at most [`MAX_NOTES`] notes. Measured (release, one
+//! core): a 4 MB init script in about 130 ms, 4 MB of `(` in 60 ms; depth 64 of mixed
+//! constructs parses on a 256 KiB stack.
+//!
+//! Not modelled: aliases, `.`/`source` of other files, `$IFS` changes, functions redefined at
+//! run time (every definition of a name counts), `exit` (commands after it may still run).
 
 mod compound;
 mod glob;

@@ -325,6 +325,17 @@ fn substitutions_eval_and_sh_c_are_commands() {
     assert_eq!((d.line, d.context.as_slice()), (3, &[Frame::Eval][..]));
     assert_eq!(find(&s, "inetd").line, 4);
     assert_eq!(find(&s, "tftpd").context, [Frame::Eval]);
+    // Behind wrappers.
+    let w = parse(b"exec nohup env -i A=1 nice -n 5 /bin/sh -c 'telnetd -l /bin/sh' &");
+    assert_eq!(names(&w), ["exec", "telnetd"]);
+    assert_eq!(find(&w, "telnetd").context, [Frame::Eval]);
+    assert_eq!(
+        run(&w, &[]),
+        [
+            "exec nohup env -i A=1 nice -n 5 /bin/sh -c telnetd -l /bin/sh",
+            "telnetd -l /bin/sh"
+        ]
+    );
     // `x=$(telnetd)` is a command of its own (an assignment), so its substitution is reachable.
     assert!(run(&s, &[]).contains(&"telnetd".to_string()));
 }
