@@ -109,8 +109,8 @@ assemble() {
   echo "$name: $(stat -c %s "$here/$name") bytes (uImage $ksize + pad $pad + squashfs $(stat -c %s "$work/rootfs.sqfs"))"
 }
 
-# Which images to build: all by default, or those named (router clean legacy).
-targets=" ${*:-router clean legacy} "
+# Which images to build: all by default, or those named (router clean legacy hardened).
+targets=" ${*:-router clean legacy hardened} "
 want() { case "$targets" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # --- router.bin: the planted problems a gate must catch -------------------------------------
@@ -142,6 +142,23 @@ chmod 0755 "$r/etc/init.d/rcS"
 mkdir -p "$r/etc/ssl/private"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$r/etc/ssl/private/server.key" 2>/dev/null
 chmod 0600 "$r/etc/ssl/private/server.key"
+# A root shell on the serial console, line 4 of inittab.
+printf 'ttyS0::askfirst:-/bin/sh\n' >> "$r/etc/inittab"
+# A Dropbear host key baked into the image (Dropbear's own binary format).
+command -v dropbearkey >/dev/null || { echo "build.sh: dropbearkey is missing (apt-get install dropbear-bin)" >&2; exit 2; }
+mkdir -p "$r/etc/dropbear"
+dropbearkey -t ed25519 -f "$r/etc/dropbear/dropbear_ed25519_host_key" >/dev/null 2>&1
+# A cloud API key in a config file (line 3) and basic-auth credentials in a CGI script (line 4).
+printf '{\n  "endpoint": "https://iot.acme.example/v1",\n  "api_key": "%s"\n}\n' \
+  "$(openssl rand -base64 30 | tr -d '+/=\n' | cut -c1-32)" > "$r/etc/config/cloud.json"
+mkdir -p "$r/www/cgi-bin"
+cat > "$r/www/cgi-bin/sync.cgi" <<C
+#!/bin/sh
+# pushes the running configuration to the vendor portal
+echo "Content-Type: text/plain"; echo
+wget -q -O- --header='Authorization: Basic $(printf 'admin:Acme2019!' | base64)' https://portal.acme.example/sync
+C
+chmod 0755 "$r/www/cgi-bin/sync.cgi"
 assemble router.bin "$r"
 fi
 
@@ -193,5 +210,103 @@ if want legacy; then
   echo "legacy.bin: $(stat -c %s "$here/legacy.bin") bytes"
 fi
 
-(cd "$here" && sha256sum router.bin clean.bin legacy.bin > SHA256SUMS)
+# --- hardened.bin: a realistic hardened image of real Debian armhf binaries ------------------
+# OpenSSH (sshd, ssh, ssh-keygen, set-uid ssh-keysign), Dropbear, BusyBox, glibc, OpenSSL's
+# libcrypto, a CA bundle and authorized_keys: files that carry PEM headers, key-format strings
+# and magics as constants. /lib is a link to usr/lib (Debian's merged /usr). It must pass the
+# gate with no finding at or above high.
+if want hardened; then
+  debs=${HARDENED_DEBS:-$work/hdebs}
+  mkdir -p "$debs"
+  if [ -z "$(ls "$debs"/*.deb 2>/dev/null)" ]; then
+    dpkg --print-foreign-architectures | grep -qx "$arch" || { dpkg --add-architecture "$arch"; apt-get update -qq || true; }
+    (cd "$debs" && for p in openssh-server:$arch openssh-client:$arch dropbear-bin:$arch busybox:$arch \
+        libc6:$arch libssl3:$arch zlib1g:$arch libcrypt1:$arch ca-certificates; do apt-get download -q "$p" >/dev/null; done)
+  fi
+  x="$work/hdeb"
+  for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$x"; echo "hardened: $(basename "$d")"; done
+  h="$work/hardened-root"
+  mkdir -p "$h"/{bin,sbin,etc/init.d,etc/ssh,etc/dropbear,etc/ssl/certs,dev,proc,sys,tmp,var/run,root/.ssh}
+  mkdir -p "$h"/usr/{bin,sbin,lib/openssh,lib/arm-linux-gnueabihf}
+  ln -s usr/lib "$h/lib"
+  install -m 0755 "$x/bin/busybox" "$h/bin/busybox"
+  for a in ash sh cat cp echo grep kill killall ln ls mkdir mount ps rm sleep umount; do ln -s busybox "$h/bin/$a"; done
+  for a in getty halt init reboot syslogd; do ln -s ../bin/busybox "$h/sbin/$a"; done
+  install -m 0755 "$x/usr/sbin/sshd" "$h/usr/sbin/sshd"
+  install -m 0755 "$x/usr/bin/ssh" "$x/usr/bin/ssh-keygen" "$h/usr/bin/"
+  install -m 4755 "$x/usr/lib/openssh/ssh-keysign" "$h/usr/lib/openssh/ssh-keysign"
+  install -m 0755 "$x/usr/sbin/dropbear" "$h/usr/sbin/dropbear"
+  install -m 0755 "$x/usr/bin/dropbearkey" "$h/usr/bin/dropbearkey"
+  install -m 0755 "$x/usr/lib/dropbear/dropbearconvert" "$h/usr/bin/dropbearconvert"
+  for l in ld-linux-armhf.so.3 libc.so.6 libm.so.6 libresolv.so.2; do
+    cp -L "$x/lib/arm-linux-gnueabihf/$l" "$h/usr/lib/arm-linux-gnueabihf/$l"
+  done
+  for l in libcrypto.so.3 libssl.so.3 libz.so.1 libcrypt.so.1; do
+    cp -L "$x"/usr/lib/arm-linux-gnueabihf/$l "$h/usr/lib/arm-linux-gnueabihf/$l" 2>/dev/null \
+      || cp -L "$x"/lib/arm-linux-gnueabihf/$l "$h/usr/lib/arm-linux-gnueabihf/$l"
+  done
+  cat "$x"/usr/share/ca-certificates/mozilla/*.crt > "$h/etc/ssl/certs/ca-certificates.crt"
+  # Debian's default sshd_config, hardened the usual way: no passwords, no root passwords.
+  cp "$x/usr/share/openssh/sshd_config" "$h/etc/ssh/sshd_config"
+  printf '\n# Acme hardening\nPasswordAuthentication no\nPermitRootLogin prohibit-password\n' >> "$h/etc/ssh/sshd_config"
+  cp "$x/etc/ssh/ssh_config" "$h/etc/ssh/ssh_config"
+  ssh-keygen -q -t ed25519 -N '' -C field-support@acme.example -f "$work/support" >/dev/null
+  install -m 0600 "$work/support.pub" "$h/root/.ssh/authorized_keys"
+  cat > "$h/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/sh
+sshd:x:100:65534::/run/sshd:/usr/sbin/nologin
+admin:x:1000:1000:Administrator:/home/admin:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+P
+  printf 'root:x:0:\nadmin:x:1000:\nnogroup:x:65534:\n' > "$h/etc/group"
+  # admin: a per-device random password, hashed with yescrypt (libxcrypt, as Debian 12 does).
+  admin_hash=$(python3 -W ignore -c 'import crypt,secrets; print(crypt.crypt(secrets.token_urlsafe(18), "$y$j9T$" + secrets.token_urlsafe(12)[:16] + "$"))')
+  case "$admin_hash" in '$y$'*) ;; *) echo "build.sh: no yescrypt in this libcrypt" >&2; exit 2 ;; esac
+  printf 'root:!:19000:0:99999:7:::\nsshd:!:19000::::::\nadmin:%s:19000:0:99999:7:::\nnobody:*:19000::::::\n' "$admin_hash" > "$h/etc/shadow"
+  chmod 0600 "$h/etc/shadow"
+  cat > "$h/etc/inittab" <<'I'
+::sysinit:/etc/init.d/rcS
+ttyS0::respawn:/sbin/getty -L ttyS0 115200 vt100
+::shutdown:/bin/umount -a -r
+I
+  cat > "$h/etc/init.d/rcS" <<'R'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+for s in /etc/init.d/S??*; do
+  [ -x "$s" ] && "$s" start
+done
+R
+  cat > "$h/etc/init.d/S40dropbear" <<'R'
+#!/bin/sh
+# Dropbear on port 2222 for the field team: keys only (-s), host keys made at first boot (-R).
+case "$1" in
+  start)
+    /usr/sbin/dropbear -R -s -p 2222
+    ;;
+  stop)
+    killall dropbear
+    # images before 2.0 ran telnetd; make sure an upgraded unit stops it
+    killall telnetd 2>/dev/null || true
+    ;;
+esac
+R
+  cat > "$h/etc/init.d/S50sshd" <<'R'
+#!/bin/sh
+start() {
+  [ -f /etc/ssh/ssh_host_ed25519_key ] || /usr/bin/ssh-keygen -A
+  /usr/sbin/sshd
+}
+case "$1" in
+  start) start ;;
+  stop) killall sshd ;;
+  *) echo "usage: $0 start|stop" >&2; exit 1 ;;
+esac
+R
+  chmod 0755 "$h"/etc/init.d/*
+  chmod 0700 "$h/root" "$h/root/.ssh"
+  assemble hardened.bin "$h"
+fi
+
+(cd "$here" && sha256sum router.bin clean.bin legacy.bin hardened.bin > SHA256SUMS)
 echo "done: $(cat "$here/SHA256SUMS" | tr '\n' ' ')"
