@@ -65,9 +65,11 @@ pub fn to_sarif(report: &Report) -> Value {
             let mut physical = json!({
                 "artifactLocation": { "uri": uri_path(&f.location.path), "uriBaseId": "FWGATE_IMAGE_ROOT" },
             });
-            if let Some(line) = f.location.line {
-                physical["region"] = json!({ "startLine": line });
-            }
+            // A finding without a line is about the whole artifact (a binary, a mode).
+            physical["region"] = match f.location.line {
+                Some(line) => json!({ "startLine": line }),
+                None => json!({ "byteOffset": 0, "byteLength": f.file_size.unwrap_or(0) }),
+            };
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "level": level(f.severity),

@@ -75,6 +75,9 @@ pub struct Finding {
     /// SHA-256 of the whole file the finding is in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
+    /// Size of that file in bytes (a finding without a line is about the whole file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
     /// Set when a suppression in force covers the finding: it is reported, but does not fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<crate::suppress::Suppression>,

@@ -395,7 +395,10 @@ mod tests {
     #[test]
     fn unknown_fields_are_errors_with_file_and_line() {
         let src = key_rule_source();
-        let bad = src.replace("check = \"private-key\"", "check = \"private-key\"\nchek = \"weak-key\"");
+        let bad = src.replace(
+            "check = \"private-key\"",
+            "check = \"private-key\"\nchek = \"weak-key\"",
+        );
         let line_of = |s: &str| 1 + bad[..bad.find(s).unwrap()].matches('\n').count();
         let err = load_one("secrets/FWG-KEY-001.toml", &bad);
         assert!(err.contains("unknown field `chek`"), "{err}");

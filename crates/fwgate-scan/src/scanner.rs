@@ -204,6 +204,7 @@ fn finding(rule: &Rule, node: &Node, device_path: &str, hit: Hit) -> Finding {
         evidence: hit.evidence,
         fingerprint: hex::encode(h.finalize()),
         file_sha256: node.sha256.clone(),
+        file_size: (node.kind == NodeKind::File).then_some(node.size),
         suppression: None,
         baseline: None,
     }

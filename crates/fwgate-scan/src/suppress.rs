@@ -228,6 +228,7 @@ mod tests {
             evidence: None,
             fingerprint: fp.into(),
             file_sha256: Some("f".repeat(64)),
+            file_size: None,
             suppression: None,
             baseline: None,
         }

@@ -74,7 +74,13 @@ fn subject(c: &CertHit) -> String {
 }
 
 impl Keys {
-    pub(crate) fn check(&self, content: &[u8], found_keys: &Found, now_unix: i64, found: &mut Matches) {
+    pub(crate) fn check(
+        &self,
+        content: &[u8],
+        found_keys: &Found,
+        now_unix: i64,
+        found: &mut Matches,
+    ) {
         // Lines mean something in text files only (a NUL in the first 8 KiB: not text).
         let text = !content[..content.len().min(8192)].contains(&0);
         match self.spec.check {
@@ -101,7 +107,9 @@ impl Keys {
             KeyCheck::WeakKey => {
                 for k in &found_keys.keys {
                     let weak = match (k.algorithm.as_str(), k.bits) {
-                        ("DSA", _) => Some("DSA is deprecated (OpenSSH 7.0 disabled it)".to_string()),
+                        ("DSA", _) => {
+                            Some("DSA is deprecated (OpenSSH 7.0 disabled it)".to_string())
+                        }
                         ("RSA", Some(b)) if b < self.spec.min_rsa_bits => {
                             Some(format!("{b} bits is under {}", self.spec.min_rsa_bits))
                         }
@@ -126,18 +134,33 @@ impl Keys {
                         found.hits.push(Hit {
                             line: line_at(content, c.offset, text),
                             message: format!("certificate for {} expired on {date}", subject(c)),
-                            evidence: Some(format!("certificate sha256:{}", hex::encode(&c.id[..8]))),
+                            evidence: Some(format!(
+                                "certificate sha256:{}",
+                                hex::encode(&c.id[..8])
+                            )),
                             digest_of: c.id.to_vec(),
                         });
                     }
                 }
             }
             KeyCheck::WeakCertificate => {
-                for c in found_keys.certs.iter().filter(|c| !c.is_ca && !c.weak.is_empty()) {
+                for c in found_keys
+                    .certs
+                    .iter()
+                    .filter(|c| !c.is_ca && !c.weak.is_empty())
+                {
                     found.hits.push(Hit {
                         line: line_at(content, c.offset, text),
-                        message: format!("certificate for {} is weak: {}", subject(c), c.weak.join(", ")),
-                        evidence: Some(format!("certificate sha256:{} ({})", hex::encode(&c.id[..8]), c.key)),
+                        message: format!(
+                            "certificate for {} is weak: {}",
+                            subject(c),
+                            c.weak.join(", ")
+                        ),
+                        evidence: Some(format!(
+                            "certificate sha256:{} ({})",
+                            hex::encode(&c.id[..8]),
+                            c.key
+                        )),
                         digest_of: c.id.to_vec(),
                     });
                 }
