@@ -23,6 +23,23 @@ pub struct AccountsSpec {
     /// For `default-password`: a data file under `rules/` with `user:password` lines.
     #[serde(default)]
     pub wordlist: Option<String>,
+    /// How the files store passwords: `crypt` (passwd/shadow), `htpasswd` (Apache, lighttpd:
+    /// apr1-md5, `{SHA}`, bcrypt, crypt) or `mosquitto` (`mosquitto_passwd`).
+    #[serde(default)]
+    pub format: PasswordFormat,
+}
+
+/// The password file format an `accounts` rule reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PasswordFormat {
+    /// crypt(3) hashes, as in passwd and shadow.
+    #[default]
+    Crypt,
+    /// Apache/lighttpd htpasswd.
+    Htpasswd,
+    /// Mosquitto password files.
+    Mosquitto,
 }
 
 fn default_paths() -> Vec<String> {
@@ -54,6 +71,7 @@ pub enum AccountCheck {
 #[derive(Debug)]
 pub struct Accounts {
     check: AccountCheck,
+    format: PasswordFormat,
     /// (user, password) pairs; passwords for the same user are tried first.
     pairs: Vec<(String, String)>,
     /// Every distinct non-empty password on the list.
@@ -89,6 +107,7 @@ impl AccountsSpec {
             .collect();
         Ok(Accounts {
             check: self.check,
+            format: self.format,
             pairs,
             passwords: passwords.into_iter().collect(),
         })
@@ -117,6 +136,14 @@ enum Alg {
     Sha512,
     Bcrypt,
     Yescrypt,
+    /// Apache's md5-crypt variant (`$apr1$`).
+    Apr1,
+    /// Apache's unsalted `{SHA}` (base64 of SHA-1).
+    ShaB64,
+    /// Mosquitto 1.x: one salted SHA-512.
+    MosquittoSha512,
+    /// Mosquitto 2.x: PBKDF2-HMAC-SHA512.
+    MosquittoPbkdf2,
     /// A `$id$` scheme the cracker does not implement (scrypt `$7$`, gost-yescrypt, SunMD5,
     /// NT hash, BSDi `_`), or one it does not know at all.
     Other(&'static str),
@@ -131,6 +158,10 @@ impl Alg {
             Alg::Sha512 => "sha512-crypt",
             Alg::Bcrypt => "bcrypt",
             Alg::Yescrypt => "yescrypt",
+            Alg::Apr1 => "apr1-md5",
+            Alg::ShaB64 => "unsalted SHA-1",
+            Alg::MosquittoSha512 => "salted SHA-512",
+            Alg::MosquittoPbkdf2 => "PBKDF2-SHA512",
             Alg::Other(n) => n,
         }
     }
@@ -139,6 +170,20 @@ impl Alg {
 fn crypt_charset(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+}
+
+/// Classifies a password field as the program reading a file of `format` does.
+fn classify_as(format: PasswordFormat, field: &str) -> Field {
+    match format {
+        PasswordFormat::Crypt => classify(field),
+        PasswordFormat::Htpasswd if field.starts_with("$apr1$") => Field::Hash(Alg::Apr1),
+        PasswordFormat::Htpasswd if field.starts_with("{SHA}") => Field::Hash(Alg::ShaB64),
+        PasswordFormat::Htpasswd => classify(field),
+        PasswordFormat::Mosquitto if field.is_empty() => Field::Empty,
+        PasswordFormat::Mosquitto if field.starts_with("$6$") => Field::Hash(Alg::MosquittoSha512),
+        PasswordFormat::Mosquitto if field.starts_with("$7$") => Field::Hash(Alg::MosquittoPbkdf2),
+        PasswordFormat::Mosquitto => Field::Hash(Alg::Other("an unknown mosquitto scheme")),
+    }
 }
 
 /// Classifies a password field the way glibc/libxcrypt and BusyBox read it: a field that is
@@ -231,6 +276,16 @@ fn not_crackable(hash: &str, alg: Alg) -> Option<String> {
                 )),
             }
         }
+        Alg::MosquittoPbkdf2 => {
+            let rounds: u64 = second.and_then(|r| r.parse().ok()).unwrap_or(u64::MAX);
+            (rounds > u64::from(crate::matchers::crack::MAX_PBKDF2_ROUNDS)).then(|| {
+                format!(
+                    "{rounds} PBKDF2 rounds is over {}",
+                    crate::matchers::crack::MAX_PBKDF2_ROUNDS
+                )
+            })
+        }
+        Alg::Apr1 | Alg::ShaB64 | Alg::MosquittoSha512 => None,
         Alg::Other(name) => Some(format!("{name} hashes cannot be cracked by fwgate")),
         Alg::Des | Alg::Md5 => None,
     }
@@ -244,6 +299,9 @@ fn verify(pw: &str, hash: &str, alg: Alg) -> bool {
             yescrypt::Yescrypt::default()
                 .verify_password(pw.as_bytes(), hash)
                 .is_ok()
+        }
+        Alg::Apr1 | Alg::ShaB64 | Alg::MosquittoSha512 | Alg::MosquittoPbkdf2 => {
+            crate::matchers::crack::verify(pw, hash) == Some(true)
         }
         _ => pwhash::unix::verify(pw, hash),
     }))
@@ -260,17 +318,29 @@ impl Accounts {
         alg: Alg,
         deadline: Instant,
     ) -> Result<Option<usize>, ()> {
-        let own = self
+        use rayon::prelude::*;
+        // The user's own default passwords first, then the whole list on every core: a
+        // yescrypt or bcrypt try costs tens of milliseconds.
+        let own: Vec<&String> = self
             .pairs
             .iter()
             .filter(|(u, p)| u == user && !p.is_empty())
-            .map(|(_, p)| p);
-        for pw in own.chain(self.passwords.iter()) {
-            if Instant::now() > deadline {
-                return Err(());
-            }
-            if verify(pw, hash, alg) {
-                return Ok(Some(pw.chars().count()));
+            .map(|(_, p)| p)
+            .collect();
+        for list in [own, self.passwords.iter().collect()] {
+            let found = list.par_iter().find_map_any(|pw| {
+                if Instant::now() > deadline {
+                    Some(Err(()))
+                } else if verify(pw, hash, alg) {
+                    Some(Ok(pw.chars().count()))
+                } else {
+                    None
+                }
+            });
+            match found {
+                Some(Ok(len)) => return Ok(Some(len)),
+                Some(Err(())) => return Err(()),
+                None => {}
             }
         }
         Ok(None)
@@ -300,7 +370,7 @@ impl Accounts {
                 continue;
             }
             let line_no = Some(i as u32 + 1);
-            let field = classify(pw);
+            let field = classify_as(self.format, pw);
             match (self.check, field) {
                 (AccountCheck::EmptyPassword, Field::Empty) => found.hits.push(Hit {
                     line: line_no,
@@ -330,7 +400,12 @@ impl Accounts {
                     evidence: Some(format!("{user}:<{} hash, redacted>:...", alg.name())),
                     digest_of: format!("{user}:{pw}").into_bytes(),
                 }),
-                (AccountCheck::WeakHash, Field::Hash(alg @ (Alg::Des | Alg::Md5))) => {
+                (
+                    AccountCheck::WeakHash,
+                    Field::Hash(
+                        alg @ (Alg::Des | Alg::Md5 | Alg::Apr1 | Alg::ShaB64 | Alg::MosquittoSha512),
+                    ),
+                ) => {
                     found.hits.push(Hit {
                         line: line_no,
                         message: format!(
@@ -423,6 +498,7 @@ mod tests {
     fn accounts(check: AccountCheck) -> Accounts {
         Accounts {
             check,
+            format: PasswordFormat::Crypt,
             pairs: vec![],
             passwords: vec!["admin".into(), "root".into()],
         }
@@ -464,6 +540,27 @@ mod tests {
         assert_eq!(found.hits.len(), 1, "{:?}", found.skipped);
         assert!(
             found.hits[0].message.contains("yescrypt") && !found.hits[0].message.contains("admin")
+        );
+    }
+
+    #[test]
+    fn htpasswd_and_mosquitto_files() {
+        let mut a = accounts(AccountCheck::DefaultPassword);
+        a.format = PasswordFormat::Htpasswd;
+        let ht = "admin:$apr1$abcdefgh$mMZnMi5KMcUTRCidnJ3Px0\nops:{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc=\nx:$apr1$zzzzzzzz$abcdefghijklmnopqrstuv\n";
+        let found = run(&a, "www/.htpasswd", ht);
+        assert_eq!(
+            found.hits.iter().map(|h| h.line).collect::<Vec<_>>(),
+            [Some(1), Some(2)]
+        );
+        a.format = PasswordFormat::Mosquitto;
+        let mq = "sensor:$7$101$MDEyMzQ1Njc4OWFiY2RlZg==$vwZXSnw+niRte5e5T8y2NNuAsUUOxyyYbKRIUIC7uE8xVwvVHvJ5/mfPlJWCiLDom7CeyaUUGC5+mf91xbY5Wg==\nbad:$7$9999999$AA==$AA==\n";
+        let found = run(&a, "etc/mosquitto/passwd", mq);
+        assert_eq!(found.hits.len(), 1);
+        assert!(
+            found.skipped[0].contains("PBKDF2 rounds"),
+            "{:?}",
+            found.skipped
         );
     }
 

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod config;
+pub(crate) mod crack;
 mod elf;
 mod key;
 mod mode;
@@ -25,7 +26,7 @@ use serde::Deserialize;
 use crate::finding::Matches;
 use crate::ruleset::DataFiles;
 
-pub use accounts::{AccountCheck, AccountsSpec};
+pub use accounts::{AccountCheck, AccountsSpec, PasswordFormat};
 pub use config::{ConfigSpec, Effective};
 pub use elf::{ElfFiles, HardeningSpec, PropertyName};
 pub use key::{KeyCheck, KeysSpec};
