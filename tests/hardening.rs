@@ -337,3 +337,24 @@ fn checksec_agrees_on_binaries_built_by_cc() {
     assert!(out.contains("/usr/bin/static-stripped: canary: checksec no, fwgate unknown"));
     assert!(out.contains("checksec-agree: OK"));
 }
+
+#[test]
+fn checksec_agrees_on_the_committed_samples_binaries() {
+    // Real Debian binaries: armhf OpenSSH, Dropbear, BusyBox, glibc and libcrypto from
+    // hardened.bin, and the static armhf busybox of router.bin.
+    let Some(_) = peer("checksec") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    for name in ["hardened.bin", "router.bin"] {
+        let out = tmp.path().join(name);
+        let o = run(fwgate().arg("unpack").arg(sample(name)).arg("-o").arg(&out));
+        assert!(o.status.success());
+    }
+    let o = run(Command::new("bash")
+        .arg(repo("ci/checksec-agree.sh"))
+        .arg(tmp.path())
+        .env("FWGATE", env!("CARGO_BIN_EXE_fwgate")));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("17 ELF files"), "{out}");
+    assert!(out.contains("checksec-agree: OK"));
+}
