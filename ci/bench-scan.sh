@@ -6,7 +6,8 @@
 #                           Dropbear, BusyBox, glibc, libcrypto)
 #              debian-bins  the .debs of ci/real-binaries.sh (same list, same cache $DEBS),
 #                           extracted with dpkg-deb -x into one directory
-#   secrets:   fwgate scan --format json (all rules)  vs  detect-secrets scan --all-files
+#   secrets:   fwgate scan --format json (all rules, and the secret rules alone: keys, tokens,
+#              passwords in files)  vs  detect-secrets scan --all-files
 #   hardening: fwgate hardening --format json  vs  Debian's checksec.sh --dir  vs  checksec.rs -d
 # RUNS=n runs of each fast tool (default 5), SLOW_RUNS=n of Debian's checksec (default 1: it takes
 # minutes on the larger tree). FWGATE=path measures that binary instead of building one.
@@ -127,6 +128,11 @@ else
   echo "bench-scan.sh: debian-bins skipped (no .debs in $debs and none could be downloaded)" >&2
 fi
 
+# The rules that do detect-secrets' job: keys, tokens and credentials written in files.
+mkdir -p "$work/secret-rules/credentials"
+cp -r rules/secrets rules/data "$work/secret-rules/"
+cp rules/credentials/FWG-CRED-0{08,09,10,11,12}.toml "$work/secret-rules/credentials/"
+
 echo "fwgate $("$fw" --version | awk '{print $NF}'), RUNS=$runs (Debian checksec: $slow_runs), $(nproc) cores"
 for tree in $trees; do
   d=$work/$tree
@@ -139,8 +145,11 @@ echo '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |'
 for tree in $trees; do
   d=$work/$tree
   nf=$(files "$d")
-  measure "$tree" "fwgate scan --format json" "secrets (all rules)" "$nf" fwgate-scan "$runs" 1 - \
+  measure "$tree" "fwgate scan --format json" "all 43 rules (cracking included)" "$nf" fwgate-scan "$runs" 1 - \
     "$fw scan $d --format json"
+  # detect-secrets' work: secrets in files, no password cracking, no ELF or boot analysis.
+  measure "$tree" "fwgate scan --rules (secret rules only)" "secrets" "$nf" fwgate-scan "$runs" 1 - \
+    "$fw scan $d --rules $work/secret-rules --format json"
   ref=$last_ms
   if [ -n "$ds" ]; then
     measure "$tree" "detect-secrets $("$ds" --version) scan --all-files" "secrets" "$nf" detect-secrets "$runs" 1 "$ref" \
