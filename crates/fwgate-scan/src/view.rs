@@ -12,6 +12,7 @@
 //! Raw payloads (a kernel, a decompressed stream) are visible only under their own name.
 
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use fwgate_unpack::{Node, NodeKind, Problem, Tree};
 
@@ -20,8 +21,6 @@ pub const MAX_HOPS: usize = 40;
 /// Most paths enumerated per root, over the number of its nodes; an image whose links fan
 /// out beyond this is reported, since a rule could miss a file by a path not enumerated.
 const MAX_EXTRA_PATHS: usize = 1 << 18;
-/// Deepest directory nesting walked (a path this deep is over Linux's PATH_MAX anyway).
-const MAX_DEPTH: usize = 256;
 
 /// A regular file and the paths it is reachable by.
 #[derive(Debug, Clone)]
@@ -48,6 +47,25 @@ enum Target {
     RootDir,
     /// A node: its index and its canonical (link-free) path.
     Node(usize, String),
+}
+
+/// The directories above one being walked, innermost first (shared, never copied).
+#[derive(Debug)]
+struct Chain {
+    dir: String,
+    up: Option<Rc<Chain>>,
+}
+
+impl Chain {
+    fn holds(mut at: &Option<Rc<Chain>>, dir: &str) -> bool {
+        while let Some(c) = at {
+            if c.dir == dir {
+                return true;
+            }
+            at = &c.up;
+        }
+        false
+    }
 }
 
 /// The device view of a [`Tree`].
@@ -235,9 +253,9 @@ impl<'t> DeviceView<'t> {
             let budget = root.by_path.len() + MAX_EXTRA_PATHS;
             let mut count = 0usize;
             let mut truncated = false;
-            // (visible dir path, canonical dir path, ancestors' canonical paths, depth)
-            let mut stack: Vec<(String, String, Vec<String>)> =
-                vec![(String::new(), String::new(), Vec::new())];
+            // (visible dir path, canonical dir path, the chain of directories above it)
+            let mut stack: Vec<(String, String, Option<Rc<Chain>>)> =
+                vec![(String::new(), String::new(), None)];
             while let Some((visible, canonical, ancestors)) = stack.pop() {
                 let Some(entries) = root.children.get(&canonical) else {
                     continue;
@@ -273,10 +291,11 @@ impl<'t> DeviceView<'t> {
                             }
                         }
                         Some(NodeKind::Dir) | None => {
-                            // A link to an ancestor (or to itself) would loop.
-                            if tcanon == canonical
-                                || ancestors.contains(&tcanon)
-                                || ancestors.len() >= MAX_DEPTH
+                            // Only a link can loop: one to a directory on the way here. Real
+                            // directories are walked however deep (their number is bounded by
+                            // the manifest); links by the path budget.
+                            if node.kind == NodeKind::Symlink
+                                && (tcanon == canonical || Chain::holds(&ancestors, &tcanon))
                             {
                                 continue;
                             }
@@ -285,9 +304,11 @@ impl<'t> DeviceView<'t> {
                                 truncated = true;
                                 break;
                             }
-                            let mut up = ancestors.clone();
-                            up.push(canonical.clone());
-                            stack.push((vpath, tcanon, up));
+                            let up = Rc::new(Chain {
+                                dir: canonical.clone(),
+                                up: ancestors.clone(),
+                            });
+                            stack.push((vpath, tcanon, Some(up)));
                         }
                         _ => {}
                     }
@@ -437,6 +458,26 @@ mod tests {
         assert_eq!(paths_of(&view, "/d/f"), ["d/f"]);
         let c50 = paths_of(&view, "/c50");
         assert!(c50.contains(&"c11".to_string()) && !c50.contains(&"c0".to_string()));
+    }
+
+    #[test]
+    fn deep_trees_are_walked_and_a_link_back_to_the_top_ends() {
+        use NodeKind::*;
+        let mut nodes = Vec::new();
+        let mut p = String::new();
+        for _ in 0..3000 {
+            p.push_str("/d");
+            nodes.push(node(&p, Dir, None));
+        }
+        nodes.push(node(&format!("{p}/f"), File, None));
+        nodes.push(node(&format!("{p}/top"), Symlink, Some("/")));
+        nodes.push(node("/etc", Symlink, Some(&p[1..])));
+        let t = tree(nodes);
+        let view = DeviceView::new(&t);
+        assert!(view.problems.is_empty(), "{:?}", view.problems);
+        let f = paths_of(&view, &format!("{p}/f"));
+        assert_eq!(f.len(), 2, "stored and /etc/f");
+        assert!(f.contains(&"etc/f".to_string()));
     }
 
     #[test]
