@@ -182,7 +182,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 hostname -F /etc/hostname
 ifconfig lo 127.0.0.1 up
-/usr/sbin/httpd -h /www -p 80
+/usr/sbin/httpd -h /www -p 80 -u nobody:nogroup
 # telnetd is not started: remote support uses the signed update channel only
 crond
 R

@@ -33,7 +33,7 @@ fn gate(image: &Path, key: &Path, evidence: &Path) -> Command {
 
 /// Every problem build.sh plants in router.bin, with where it is (rule id order), and the
 /// one its real Debian busybox-static brings (a static, non-PIE build).
-const PLANTED: [(&str, &str); 11] = [
+const PLANTED: [(&str, &str); 12] = [
     ("FWG-CRED-001", "/etc/shadow:3"),
     ("FWG-CRED-002", "/etc/shadow:1"),
     ("FWG-CRED-005", "/etc/shadow:1"),
@@ -45,6 +45,7 @@ const PLANTED: [(&str, &str); 11] = [
     ("FWG-SVC-001", "/etc/init.d/rcS:9"),
     ("FWG-SVC-002", "/etc/init.d/rcS:9"),
     ("FWG-SVC-006", "/etc/inittab:4"),
+    ("FWG-SVC-012", "/etc/init.d/rcS:7"),
 ];
 
 #[test]
