@@ -47,13 +47,11 @@ fn syntax(path: &str) -> Syntax {
         Syntax::Systemd
     } else if path.contains("etc/init/") && name.ends_with(".conf") {
         Syntax::Upstart
-    } else if path.contains("init.d/")
-        || path.contains("rc.d/")
-        || path
-            .split('/')
-            .any(|c| c.len() == 4 && c.starts_with("rc") && c.ends_with(".d"))
-        || path.contains("boot.d/")
-    {
+    } else if path.split('/').rev().skip(1).any(|dir| {
+        // init.d, init0.d (D-Link), rc.d, rc3.d, rcS.d, boot.d
+        dir.ends_with(".d")
+            && (dir.starts_with("init") || dir.starts_with("rc") || dir.starts_with("boot"))
+    }) {
         Syntax::InitScript
     } else {
         Syntax::Script
@@ -82,7 +80,18 @@ pub(crate) fn read_boot(path: &str, content: &[u8]) -> Boot {
         Syntax::Xinetd => xinetd(content, &mut boot),
         Syntax::Systemd => systemd(content, &mut boot),
         Syntax::Upstart => upstart(content, &mut boot),
-        Syntax::InitScript => script(content, &["start"], &mut boot),
+        // An rc runner passes `start`; inittab and some rcS loops pass nothing. Both paths
+        // count (never `stop`).
+        Syntax::InitScript => {
+            script(content, &["start"], &mut boot);
+            let mut plain = Boot::default();
+            script(content, &[], &mut plain);
+            for s in plain.started {
+                if !boot.started.contains(&s) {
+                    boot.started.push(s);
+                }
+            }
+        }
         Syntax::Script => script(content, &[], &mut boot),
     }
     boot
@@ -329,6 +338,12 @@ mod tests {
             "case \"$1\" in\n  start) /usr/sbin/telnetd ;;\n  stop) killall telnetd ;;\nesac\n";
         assert_eq!(has("etc/init.d/S50telnet", case, "telnetd"), Some(2));
         let stop_only = "case \"$1\" in\n  stop) killall telnetd ;;\nesac\n";
+        let no_args = "case \"$1\" in\n  start) ;;\n  \"\") /usr/sbin/utelnetd ;;\nesac\n";
+        assert_eq!(has("etc/init.d/rcS", no_args, "utelnetd"), Some(3));
+        assert_eq!(
+            has("etc/init0.d/S80telnetd.sh", "telnetd &\n", "telnetd"),
+            Some(1)
+        );
         assert_eq!(has("etc/init.d/S50telnet", stop_only, "telnetd"), None);
         let svd = "tcpsvd -vE 0.0.0.0 21 ftpd -w /srv\n";
         assert_eq!(has("etc/init.d/S70ftp", svd, "ftpd"), Some(1));
