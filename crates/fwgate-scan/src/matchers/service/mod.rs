@@ -174,8 +174,8 @@ impl Service {
                 };
                 message.push_str(&format!(" ({tty}, {action})"));
             }
-            let shown = std::iter::once(s.program.as_str())
-                .chain(s.args.iter().map(String::as_str))
+            let shown = std::iter::once(s.program.clone())
+                .chain(redacted(&s.args))
                 .collect::<Vec<_>>()
                 .join(" ");
             found.hits.push(Hit {
@@ -193,6 +193,36 @@ impl Service {
     }
 }
 
+/// The arguments as evidence, with credentials masked: the value of any `…pass…=`,
+/// `…secret…=`, `…token…=` or `…key…=` option, and the word after `-P`, `--password`,
+/// `--passwd` or `--user` (for `user:password`, the password).
+fn redacted(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut mask_next = false;
+    for a in args {
+        if std::mem::take(&mut mask_next) {
+            out.push(match a.split_once(':') {
+                Some((user, _)) => format!("{user}:<redacted>"),
+                None => "<redacted>".into(),
+            });
+            continue;
+        }
+        if let Some((k, _)) = a.split_once('=') {
+            let lower = k.to_ascii_lowercase();
+            if ["pass", "pwd", "secret", "token", "key"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                out.push(format!("{k}=<redacted>"));
+                continue;
+            }
+        }
+        mask_next = matches!(a.as_str(), "-P" | "--password" | "--passwd" | "--user");
+        out.push(a.clone());
+    }
+    out
+}
+
 fn shorten(s: &str) -> String {
     if s.chars().count() <= 160 {
         s.to_string()
@@ -204,6 +234,29 @@ fn shorten(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_never_shows_a_password() {
+        let args: Vec<String> = [
+            "-p",
+            "23",
+            "--password=s3cret",
+            "-P",
+            "hunter2",
+            "--user",
+            "admin:pw",
+            "-l",
+            "/bin/sh",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let shown = redacted(&args).join(" ");
+        assert_eq!(
+            shown,
+            "-p 23 --password=<redacted> -P <redacted> --user admin:<redacted> -l /bin/sh"
+        );
+    }
 
     #[test]
     fn console_shells() {
