@@ -195,15 +195,20 @@ impl Service {
 
 /// The arguments as evidence, with credentials masked: the value of any `…pass…=`,
 /// `…secret…=`, `…token…=` or `…key…=` option, and the word after `-P`, `--password`,
-/// `--passwd` or `--user` (for `user:password`, the password).
+/// `--passwd`, and the password of a `user:password` after `--user`.
 fn redacted(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut mask_next = false;
+    let mut user_next = false;
     for a in args {
         if std::mem::take(&mut mask_next) {
+            out.push("<redacted>".into());
+            continue;
+        }
+        if std::mem::take(&mut user_next) {
             out.push(match a.split_once(':') {
                 Some((user, _)) => format!("{user}:<redacted>"),
-                None => "<redacted>".into(),
+                None => a.clone(),
             });
             continue;
         }
@@ -217,7 +222,8 @@ fn redacted(args: &[String]) -> Vec<String> {
                 continue;
             }
         }
-        mask_next = matches!(a.as_str(), "-P" | "--password" | "--passwd" | "--user");
+        mask_next = matches!(a.as_str(), "-P" | "--password" | "--passwd");
+        user_next = a == "--user";
         out.push(a.clone());
     }
     out
@@ -245,6 +251,8 @@ mod tests {
             "hunter2",
             "--user",
             "admin:pw",
+            "--user",
+            "tftp",
             "-l",
             "/bin/sh",
         ]
@@ -254,7 +262,7 @@ mod tests {
         let shown = redacted(&args).join(" ");
         assert_eq!(
             shown,
-            "-p 23 --password=<redacted> -P <redacted> --user admin:<redacted> -l /bin/sh"
+            "-p 23 --password=<redacted> -P <redacted> --user admin:<redacted> --user tftp -l /bin/sh"
         );
     }
 
