@@ -177,15 +177,20 @@ fn elf_extent(src: &Source) -> Option<u64> {
     Some(end)
 }
 
-/// UTF-8, mostly printable, no NUL: what a configuration file or script looks like.
+/// Mostly printable, no NUL: what a configuration file, a script or a changelog looks like.
+/// UTF-8, or an 8-bit charset (Latin-1 changelogs and man pages) with few high bytes: random
+/// or compressed data has a NUL or a control byte in every few hundred.
 fn is_text(b: &[u8]) -> bool {
     if b.is_empty() || b.contains(&0) {
         return false;
     }
-    // A sample may end inside a character; anything else invalid is not text.
+    // A sample may end inside a character; anything else invalid must be a rare 8-bit byte.
     if let Err(e) = std::str::from_utf8(b) {
         if e.error_len().is_some() {
-            return false;
+            let high = b.iter().filter(|&&c| c >= 0x80).count();
+            if high * 100 > b.len() * 5 {
+                return false;
+            }
         }
     }
     let printable = b
@@ -279,6 +284,16 @@ mod tests {
         assert!(is_text(b"lan_ipaddr=192.168.1.1\nwifi=1\n"));
         assert!(!is_text(b"abc\0def"));
         assert!(!is_text(&[0x80u8; 100]));
+        // A Latin-1 changelog (Debian's vsftpd): a few 8-bit bytes in plain text.
+        let mut latin1 = b"  * Fixed by J".to_vec();
+        latin1.push(0xf8);
+        latin1.extend_from_slice(b"rgen in the ftpd listener.\n".repeat(4).as_slice());
+        assert!(is_text(&latin1));
+        // Random bytes never pass: control bytes and too many high bytes.
+        let noise: Vec<u8> = (1..2000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 | 1)
+            .collect();
+        assert!(!is_text(&noise));
     }
 }
 
