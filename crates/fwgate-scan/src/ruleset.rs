@@ -412,6 +412,52 @@ mod tests {
     }
 
     #[test]
+    fn every_rule_survives_mutated_inputs() {
+        // Each rule on byte-level mutations of every rule's test inputs (flips, cuts,
+        // repeats, invalid UTF-8, NULs), under every path a case names: no panic.
+        let set = RuleSet::embedded().unwrap();
+        let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+        for r in &set.rules {
+            for t in &r.file.tests {
+                let bytes = match &t.fixture {
+                    Some(f) => set.data.bytes(f).unwrap().to_vec(),
+                    None => t.content.as_bytes().to_vec(),
+                };
+                seeds.push((t.path.clone(), bytes));
+            }
+        }
+        let node = |path: &str, len: usize| fwgate_unpack::Node {
+            path: path.to_string(),
+            kind: fwgate_unpack::NodeKind::File,
+            size: len as u64,
+            sha256: None,
+            mode: 0o4777,
+            link: None,
+            partial: false,
+            raw: false,
+            origin: fwgate_unpack::Origin::default(),
+        };
+        let mut runs = 0usize;
+        for (i, (path, seed)) in seeds.iter().enumerate() {
+            for data in fwgate_unpack::fuzz::mutations(seed, 12, i as u64) {
+                let n = node(path, data.len());
+                let cache = crate::matchers::FileCache::default();
+                for rule in set.rules.iter().filter(|r| r.applies_to(path)) {
+                    let _ = rule.check(&FileCtx {
+                        content: &data,
+                        path,
+                        node: &n,
+                        deadline: far_future(),
+                        cache: &cache,
+                    });
+                    runs += 1;
+                }
+            }
+        }
+        assert!(runs > 1000, "{runs}");
+    }
+
+    #[test]
     fn file_name_must_match_id() {
         let src = key_rule_source();
         let err = load_one("secrets/FWG-KEY-009.toml", src);
