@@ -13,27 +13,15 @@ cd "$(dirname "$0")/.."
 fw=${FWGATE:-$PWD/target/release/fwgate}
 [ -x "$fw" ] || cargo build --release --quiet
 debs=${DEBS:-$PWD/target/real-binaries/debs}
-mkdir -p "$debs"
 pkgs="busybox-static:mipsel busybox-static:arm64 dropbear-bin:armhf dropbear-bin:mipsel
   dropbear-bin:arm64 libzstd1:armhf libzstd1:arm64 liblz4-1:arm64 liblz4-1:mipsel libssl3:mipsel
   libarchive13:arm64 libblkid1:armhf libext2fs2:mipsel libc6:arm64 libc6:mipsel zstd:arm64
   lz4:armhf e2fsprogs:arm64 squashfs-tools:mipsel util-linux:armhf"
 
-if [ -z "$(ls "$debs"/*.deb 2>/dev/null)" ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "real-binaries: SKIPPED (not root and no .debs in $debs)"; exit 0
-  fi
-  for a in armhf mipsel arm64; do
-    dpkg --print-foreign-architectures | grep -qx "$a" || dpkg --add-architecture "$a"
-  done
-  # A mirror mid-sync can fail one index; retry once, then tolerate it.
-  apt-get update -qq >/dev/null 2>&1 || apt-get update -qq >/dev/null 2>&1 || true
-  (cd "$debs" && for p in $pkgs; do apt-get download -q "$p" >/dev/null 2>&1 || echo "real-binaries: could not download $p"; done)
-fi
-n=$(ls "$debs"/*.deb 2>/dev/null | wc -l)
-if [ "$n" -lt 10 ]; then
-  echo "real-binaries: SKIPPED (only $n packages could be downloaded)"; exit 0
-fi
+. ci/debs.sh
+# shellcheck disable=SC2086 # one word per package
+fetch_debs real-binaries "$debs" 10 $pkgs
+n=$(ls "$debs"/*.deb | wc -l)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -14,21 +14,12 @@ cd "$(dirname "$0")/.."
 fw=${FWGATE:-$PWD/target/release/fwgate}
 [ -x "$fw" ] || cargo build --release --quiet
 debs=${DEBS:-$PWD/target/real-configs/debs}
-mkdir -p "$debs"
 pkgs="openssh-server:armhf dropbear:all dropbear-bin:armhf lighttpd:armhf snmpd:armhf mosquitto:armhf
   hostapd:armhf vsftpd:armhf tftpd-hpa:armhf openbsd-inetd:armhf inetutils-telnetd:armhf dnsmasq-base:armhf"
-if [ -z "$(ls "$debs"/*.deb 2>/dev/null)" ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "real-configs: SKIPPED (not root and no .debs in $debs)"; exit 0
-  fi
-  dpkg --print-foreign-architectures | grep -qx armhf || dpkg --add-architecture armhf
-  apt-get update -qq >/dev/null 2>&1 || apt-get update -qq >/dev/null 2>&1 || true
-  (cd "$debs" && for p in $pkgs; do apt-get download -q "$p" >/dev/null 2>&1 || echo "real-configs: could not download $p"; done)
-fi
-n=$(ls "$debs"/*.deb 2>/dev/null | wc -l)
-if [ "$n" -lt 10 ]; then
-  echo "real-configs: SKIPPED (only $n packages could be downloaded)"; exit 0
-fi
+. ci/debs.sh
+# shellcheck disable=SC2086 # one word per package
+fetch_debs real-configs "$debs" 10 $pkgs
+n=$(ls "$debs"/*.deb | wc -l)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$work/root"; done

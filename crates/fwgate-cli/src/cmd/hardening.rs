@@ -145,23 +145,12 @@ fn check(c: &Candidate) -> Result<Option<Checked>> {
         f.take(MAX_ELF_BYTES)
             .read_to_end(&mut bytes)
             .with_context(|| format!("{}: read", c.file.display()))?;
-        hardening::analyze(&bytes).map_err(|e| error_chain(&e))
+        hardening::analyze(&bytes).map_err(|e| fwgate_unpack::error_chain(&e))
     };
     Ok(Some(Checked {
         path: c.shown.clone(),
         result,
     }))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// One JSON object: checksec's keys and words, then what fwgate adds.
