@@ -353,3 +353,31 @@ fn permissions_come_from_the_image() {
     assert!(has(&r, "FWG-FS-003", "/var/spool", None), "{:?}", found(&r));
     assert!(!has(&r, "FWG-FS-003", "/var/tmp", None));
 }
+
+#[test]
+fn an_account_file_made_at_run_time_is_not_checked_until_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    base(&root);
+    // The device reads /etc/shadow from tmpfs, written by a boot script: not in the image.
+    fs::remove_file(root.join("etc/shadow")).unwrap();
+    symlink("/tmp/shadow", root.join("etc/shadow")).unwrap();
+    // Links to run-time files no rule reads are ordinary.
+    symlink("/tmp/resolv.conf", root.join("etc/resolv.conf")).unwrap();
+    let Some(img) = squash(&root, tmp.path()) else {
+        return;
+    };
+    let (code, r) = scan(&img);
+    assert_eq!(code, 1, "{r:#}");
+    let problems = r["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["key"], "link:/etc/shadow");
+    assert!(problems[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("FWG-CRED-001"));
+    let o = run(fwgate()
+        .args(["scan", "--accept", "link:/etc/shadow"])
+        .arg(&img));
+    assert_eq!(o.status.code(), Some(0));
+}

@@ -119,8 +119,9 @@ pub struct CheckArgs {
     /// Do not fail when part of the image could not be unpacked or read.
     #[arg(long)]
     pub allow_incomplete: bool,
-    /// Accept one problem by its key: an unknown region's `sha256:…` (printed with the
-    /// problem). Accepts exactly those bytes; repeat for more.
+    /// Accept one problem by its key, printed with the problem: an unknown region's
+    /// `sha256:…` (exactly those bytes), or `link:/PATH` for a link to a file made at run
+    /// time. Repeat for more.
     #[arg(long, value_name = "KEY")]
     pub accept: Vec<String>,
     /// Keep the extracted files here (new or empty directory) instead of a temporary one.

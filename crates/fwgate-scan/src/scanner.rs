@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::finding::{
     Coverage, Finding, Hit, Location, Report, Target, TargetKind, Tool, REPORT_SCHEMA,
 };
-use crate::matchers::{FileCache, FileCtx};
+use crate::matchers::{FileCache, FileCtx, Matcher};
 use crate::ruleset::{Rule, RuleSet};
 use crate::view::{DeviceView, Visible};
 
@@ -63,6 +63,40 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
             coverage.files_scanned += 1;
             coverage.bytes_scanned += n;
         }
+    }
+    // A link the image cannot resolve, where a rule would read the device's accounts or boot
+    // configuration: the device reads a file made at run time, which no rule could judge.
+    for d in view.dangling() {
+        let Some(node) = tree.nodes.get(d.node) else {
+            continue;
+        };
+        let judged: Vec<&str> = rules
+            .rules
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.matcher(),
+                    Matcher::Accounts(_) | Matcher::Service(_) | Matcher::Config(_)
+                ) && r.applies_to(&d.path)
+            })
+            .map(|r| r.file.id.as_str())
+            .collect();
+        if judged.is_empty() {
+            continue;
+        }
+        problems.push(Problem {
+            file: node.path.clone(),
+            format: None,
+            offset: None,
+            message: format!(
+                "/{} is a link to {}, which is not in the image (made at run time?): {} could not check what the device reads there; accept with --accept link:/{} once its source is checked",
+                d.path,
+                d.target,
+                judged.join(", "),
+                d.path
+            ),
+            key: Some(format!("link:/{}", d.path)),
+        });
     }
     // Directories are judged by their mode alone, under their stored path.
     for node in tree

@@ -79,6 +79,20 @@ pub struct DeviceView<'t> {
     roots: Vec<Root>,
     /// Limits reached while resolving, as problems (they fail the gate).
     pub problems: Vec<Problem>,
+    /// Links whose target is not in the image (made at run time, or broken).
+    dangling: Vec<Dangling>,
+}
+
+/// A symlink the image's own tree cannot resolve: the device reads whatever is at its target
+/// at run time (often a file a boot script writes to /tmp or /var).
+#[derive(Debug, Clone)]
+pub struct Dangling {
+    /// The link's node in [`Tree::nodes`].
+    pub node: usize,
+    /// The device path of the link, without the leading `/`.
+    pub path: String,
+    /// What the link points at, as stored.
+    pub target: String,
 }
 
 fn normalise(inner: &str) -> String {
@@ -213,6 +227,7 @@ impl<'t> DeviceView<'t> {
             root_of,
             roots,
             problems: Vec::new(),
+            dangling: Vec::new(),
         };
         view.enumerate();
         view
@@ -221,6 +236,11 @@ impl<'t> DeviceView<'t> {
     /// Every regular file with its device paths, in node order.
     pub fn files(&self) -> &[Visible] {
         &self.files
+    }
+
+    /// Links whose target the image does not hold, by device path.
+    pub fn dangling(&self) -> &[Dangling] {
+        &self.dangling
     }
 
     /// The tree this view is over.
@@ -273,7 +293,16 @@ impl<'t> DeviceView<'t> {
                         NodeKind::Symlink => root.resolve(tree, &canonical, name, true),
                         _ => Some(Target::Node(*i, normalise(&node.origin.inner_path))),
                     };
-                    let Some(target) = target else { continue };
+                    let Some(target) = target else {
+                        if node.kind == NodeKind::Symlink && self.dangling.len() < budget {
+                            self.dangling.push(Dangling {
+                                node: *i,
+                                path: vpath,
+                                target: node.link.clone().unwrap_or_default(),
+                            });
+                        }
+                        continue;
+                    };
                     let (ti, tcanon) = match target {
                         Target::Node(ti, c) => (Some(ti), c),
                         Target::RootDir => (None, String::new()),

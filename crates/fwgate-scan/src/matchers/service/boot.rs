@@ -74,6 +74,15 @@ enum Syntax {
 /// Reads the boot file at `path` (device path, no leading `/`).
 pub(crate) fn read_boot(path: &str, content: &[u8]) -> Boot {
     let mut boot = Boot::default();
+    // A compiled program (or an archive) where boot scripts live runs at boot too, and what
+    // it starts cannot be read from it.
+    if crate::matchers::text::is_binary_format(content) {
+        boot.notes.push(
+            "an executable or archive where boot scripts live: what it starts cannot be read"
+                .into(),
+        );
+        return boot;
+    }
     match syntax(path) {
         Syntax::Inittab => inittab(content, &mut boot),
         Syntax::Inetd => inetd(content, &mut boot),
