@@ -381,3 +381,40 @@ fn an_account_file_made_at_run_time_is_not_checked_until_accepted() {
         .arg(&img));
     assert_eq!(o.status.code(), Some(0));
 }
+
+#[test]
+fn a_boot_directory_made_at_run_time_is_not_checked_until_accepted() {
+    let Some((code, r)) = crafted(|root| {
+        fs::remove_dir_all(root.join("etc/init.d")).unwrap();
+        symlink("/var/run/init.d", root.join("etc/init.d")).unwrap();
+        write(root, "etc/inittab", "::sysinit:/bin/sh /etc/rc\n", 0o644);
+    }) else {
+        return;
+    };
+    assert_eq!(code, 1, "{r:#}");
+    let problems = r["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["key"] == "link:/etc/init.d"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_compressor_magic_in_front_of_a_script_does_not_hide_it() {
+    let Some((code, r)) = crafted(|root| {
+        write(
+            root,
+            "www/cgi-bin/cloud.cgi",
+            "\u{1f}\u{8b}\n#!/bin/sh\nCLOUD_PASSWORD='s3cr3t-cloud'\n",
+            0o755,
+        );
+    }) else {
+        return;
+    };
+    assert_eq!(code, 0, "a medium finding does not fail");
+    assert!(
+        has(&r, "FWG-CRED-009", "/www/cgi-bin/cloud.cgi", Some(3)),
+        "{:?}",
+        found(&r)
+    );
+}

@@ -77,7 +77,10 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
                 matches!(
                     r.matcher(),
                     Matcher::Accounts(_) | Matcher::Service(_) | Matcher::Config(_)
-                ) && r.applies_to(&d.path)
+                ) && (r.applies_to(&d.path)
+                    // A linked-away directory: a rule that reads the files in it.
+                    || r.applies_to(&format!("{}/_", d.path))
+                    || r.applies_to(&format!("{}/_.conf", d.path)))
             })
             .map(|r| r.file.id.as_str())
             .collect();

@@ -18,6 +18,8 @@ use fwgate_unpack::{Node, NodeKind, Problem, Tree};
 
 /// Most symlinks followed in one lookup (Linux's limit is 40).
 pub const MAX_HOPS: usize = 40;
+/// Most components walked resolving links, per root: bounds a tree of long link chains.
+const MAX_RESOLVE_WORK: u64 = 1 << 27;
 /// Most paths enumerated per root, over the number of its nodes; an image whose links fan
 /// out beyond this is reported, since a rule could miss a file by a path not enumerated.
 const MAX_EXTRA_PATHS: usize = 1 << 18;
@@ -117,7 +119,16 @@ impl Root {
 
     /// Resolves `path` (absolute inside the root, or relative to directory `base`), following
     /// links; `follow_last` says whether a link in the last component is followed.
-    fn resolve(&self, tree: &Tree, base: &str, path: &str, follow_last: bool) -> Option<Target> {
+    /// Each component walked adds to `work` (with the depth it is joined at); a lookup stops
+    /// once `work` passes [`MAX_RESOLVE_WORK`], and the caller reports it.
+    fn resolve(
+        &self,
+        tree: &Tree,
+        base: &str,
+        path: &str,
+        follow_last: bool,
+        work: &mut u64,
+    ) -> Option<Target> {
         let mut hops = 0usize;
         // Components still to walk, last first (so pushing a link's target is cheap).
         let start: Vec<String> = if path.starts_with('/') {
@@ -136,6 +147,10 @@ impl Root {
             .collect();
         let mut at: Vec<String> = start;
         while let Some(comp) = todo.pop() {
+            *work += 1 + at.len() as u64;
+            if *work > MAX_RESOLVE_WORK {
+                return None;
+            }
             if comp == ".." {
                 at.pop();
                 continue;
@@ -255,7 +270,7 @@ impl<'t> DeviceView<'t> {
         let root = &self.roots[self.root_of.get(near).copied().flatten()?];
         let base = normalise(&self.tree.nodes.get(near)?.origin.inner_path);
         let (dir, _) = parent_and_name(&base);
-        match root.resolve(self.tree, dir, path, true)? {
+        match root.resolve(self.tree, dir, path, true, &mut 0)? {
             Target::Node(i, _) => self.tree.nodes.get(i),
             Target::RootDir => None,
         }
@@ -273,6 +288,7 @@ impl<'t> DeviceView<'t> {
             let budget = root.by_path.len() + MAX_EXTRA_PATHS;
             let mut count = 0usize;
             let mut truncated = false;
+            let mut work = 0u64;
             // (visible dir path, canonical dir path, the chain of directories above it)
             let mut stack: Vec<(String, String, Option<Rc<Chain>>)> =
                 vec![(String::new(), String::new(), None)];
@@ -281,6 +297,12 @@ impl<'t> DeviceView<'t> {
                     continue;
                 };
                 for (name, i) in entries.iter().rev() {
+                    // Every entry visited counts, whatever it turns out to be.
+                    count += 1;
+                    if count > budget || work > MAX_RESOLVE_WORK {
+                        truncated = true;
+                        break;
+                    }
                     let vpath = if visible.is_empty() {
                         name.clone()
                     } else {
@@ -290,7 +312,7 @@ impl<'t> DeviceView<'t> {
                         continue;
                     };
                     let target = match node.kind {
-                        NodeKind::Symlink => root.resolve(tree, &canonical, name, true),
+                        NodeKind::Symlink => root.resolve(tree, &canonical, name, true, &mut work),
                         _ => Some(Target::Node(*i, normalise(&node.origin.inner_path))),
                     };
                     let Some(target) = target else {
@@ -310,11 +332,6 @@ impl<'t> DeviceView<'t> {
                     let tkind = ti.and_then(|t| tree.nodes.get(t)).map(|n| n.kind);
                     match tkind {
                         Some(NodeKind::File) => {
-                            count += 1;
-                            if count > budget {
-                                truncated = true;
-                                break;
-                            }
                             if let Some(p) = ti.and_then(|t| paths.get_mut(t)) {
                                 p.push(vpath);
                             }
@@ -327,11 +344,6 @@ impl<'t> DeviceView<'t> {
                                 && (tcanon == canonical || Chain::holds(&ancestors, &tcanon))
                             {
                                 continue;
-                            }
-                            count += 1;
-                            if count > budget {
-                                truncated = true;
-                                break;
                             }
                             let up = Rc::new(Chain {
                                 dir: canonical.clone(),
@@ -359,7 +371,7 @@ impl<'t> DeviceView<'t> {
                     format: None,
                     offset: None,
                     message: format!(
-                        "symbolic links fan out to more than {budget} paths: files reachable only by the paths beyond were not checked under those paths"
+                        "symbolic links fan out to more than {budget} paths (or {MAX_RESOLVE_WORK} resolution steps): files reachable only by the paths beyond were not checked under those paths"
                     ),
                     key: None,
                 });
@@ -507,6 +519,35 @@ mod tests {
         let f = paths_of(&view, &format!("{p}/f"));
         assert_eq!(f.len(), 2, "stored and /etc/f");
         assert!(f.contains(&"etc/f".to_string()));
+    }
+
+    #[test]
+    fn every_entry_visited_counts_against_the_budget() {
+        use NodeKind::*;
+        // 16 levels of two links each to the next, then 2 000 broken links: 2^16 visits of
+        // the bottom directory would resolve 131 million links; the budget stops it.
+        let mut nodes = Vec::new();
+        for i in 0..16 {
+            nodes.push(node(&format!("/l{i}"), Dir, None));
+            nodes.push(node(
+                &format!("/l{i}/x"),
+                Symlink,
+                Some(&format!("/l{}", i + 1)),
+            ));
+            nodes.push(node(
+                &format!("/l{i}/y"),
+                Symlink,
+                Some(&format!("/l{}", i + 1)),
+            ));
+        }
+        nodes.push(node("/l16", Dir, None));
+        for j in 0..2000 {
+            nodes.push(node(&format!("/l16/b{j}"), Symlink, Some("/tmp/gone")));
+        }
+        let t = tree(nodes);
+        let view = DeviceView::new(&t);
+        assert_eq!(view.problems.len(), 1, "{:?}", view.problems);
+        assert!(view.dangling().len() <= (1 << 18) + t.nodes.len());
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub struct PatternSpec {
     /// quotes (`[ $# -gt 0 ]` is no comment).
     #[serde(default)]
     pub skip_comments: bool,
-    /// Also look inside binary files (executables and archives, recognised by their magic;
-    /// a stray NUL byte does not make a text file binary).
+    /// Also look inside ELF files (recognised by their header; a stray NUL byte or a
+    /// compressor's magic in front of the text does not make a text file binary).
     #[serde(default)]
     pub binary: bool,
     /// Never print the matched text: the finding shows only what `label` says.
@@ -138,7 +138,7 @@ const CONTEXT: usize = 4096;
 
 impl Pattern {
     pub(crate) fn check(&self, content: &[u8], found: &mut Matches) {
-        if !self.spec.binary && super::text::is_binary_format(content) {
+        if !self.spec.binary && super::text::is_elf(content) {
             return;
         }
         let mut count = 0usize;

@@ -1,8 +1,8 @@
 //! How matchers read text: files that are text to the device are text here, whatever stray
 //! bytes they hold.
 
-/// True for files no text rule should read: executables and other binary formats recognised
-/// by their magic. A NUL byte or invalid UTF-8 alone does not make a file binary: a boot
+/// True for executables and archives recognised by their magic (boot files of these kinds are
+/// not read as scripts). A NUL byte or invalid UTF-8 alone does not make a file binary: a boot
 /// script with one NUL in a comment still runs.
 pub(crate) fn is_binary_format(content: &[u8]) -> bool {
     const MAGICS: [&[u8]; 6] = [
@@ -39,6 +39,13 @@ pub(crate) fn comment_start(line: &[u8]) -> Option<usize> {
             !single && !double && matches!(b, b' ' | b'\t' | b';' | b'&' | b'|' | b'(' | b')');
     }
     None
+}
+
+/// True for ELF files, which text rules do not read (their strings are format strings, not
+/// settings). Only a real ELF header counts; any other bytes in front of a configuration
+/// line do not hide it.
+pub(crate) fn is_elf(content: &[u8]) -> bool {
+    content.starts_with(b"\x7fELF")
 }
 
 #[cfg(test)]
