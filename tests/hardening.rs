@@ -319,6 +319,17 @@ fn a_missing_target_is_a_tool_error() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// Runs ci/checksec-agree.sh on `dir`; it must exit 0. Returns its output.
+fn checksec_agree(dir: &Path) -> String {
+    let o = run(Command::new("bash")
+        .arg(repo("ci/checksec-agree.sh"))
+        .arg(dir)
+        .env("FWGATE", env!("CARGO_BIN_EXE_fwgate")));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    out
+}
+
 #[test]
 fn checksec_agrees_on_binaries_built_by_cc() {
     let Some(_) = peer("checksec") else { return };
@@ -326,12 +337,7 @@ fn checksec_agrees_on_binaries_built_by_cc() {
     if !build(tmp.path()) {
         return;
     }
-    let o = run(Command::new("bash")
-        .arg(repo("ci/checksec-agree.sh"))
-        .arg(tmp.path())
-        .env("FWGATE", env!("CARGO_BIN_EXE_fwgate")));
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let out = checksec_agree(tmp.path());
     assert!(out.contains("6 ELF files"), "{out}");
     // The stripped static binary is the only deliberate difference here.
     assert!(out.contains("/usr/bin/static-stripped: canary: checksec no, fwgate unknown"));
@@ -349,12 +355,7 @@ fn checksec_agrees_on_the_committed_samples_binaries() {
         let o = run(fwgate().arg("unpack").arg(sample(name)).arg("-o").arg(&out));
         assert!(o.status.success());
     }
-    let o = run(Command::new("bash")
-        .arg(repo("ci/checksec-agree.sh"))
-        .arg(tmp.path())
-        .env("FWGATE", env!("CARGO_BIN_EXE_fwgate")));
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
+    let out = checksec_agree(tmp.path());
     assert!(out.contains("17 ELF files"), "{out}");
     assert!(out.contains("checksec-agree: OK"));
 }

@@ -521,26 +521,27 @@ mod tests {
         assert!(f.contains(&"etc/f".to_string()));
     }
 
+    /// `levels` directories, each holding two links to the next: 2^levels paths to the last,
+    /// `/l{levels}`.
+    fn ladder(levels: usize) -> Vec<Node> {
+        use NodeKind::*;
+        let mut nodes = Vec::new();
+        for i in 0..levels {
+            let next = format!("/l{}", i + 1);
+            nodes.push(node(&format!("/l{i}"), Dir, None));
+            nodes.push(node(&format!("/l{i}/x"), Symlink, Some(&next)));
+            nodes.push(node(&format!("/l{i}/y"), Symlink, Some(&next)));
+        }
+        nodes.push(node(&format!("/l{levels}"), Dir, None));
+        nodes
+    }
+
     #[test]
     fn every_entry_visited_counts_against_the_budget() {
         use NodeKind::*;
         // 16 levels of two links each to the next, then 2 000 broken links: 2^16 visits of
         // the bottom directory would resolve 131 million links; the budget stops it.
-        let mut nodes = Vec::new();
-        for i in 0..16 {
-            nodes.push(node(&format!("/l{i}"), Dir, None));
-            nodes.push(node(
-                &format!("/l{i}/x"),
-                Symlink,
-                Some(&format!("/l{}", i + 1)),
-            ));
-            nodes.push(node(
-                &format!("/l{i}/y"),
-                Symlink,
-                Some(&format!("/l{}", i + 1)),
-            ));
-        }
-        nodes.push(node("/l16", Dir, None));
+        let mut nodes = ladder(16);
         for j in 0..2000 {
             nodes.push(node(&format!("/l16/b{j}"), Symlink, Some("/tmp/gone")));
         }
@@ -554,21 +555,7 @@ mod tests {
     fn fan_out_beyond_the_budget_is_a_problem() {
         use NodeKind::*;
         // 20 levels, each holding two links to the next: 2^20 paths to the last file.
-        let mut nodes = Vec::new();
-        for i in 0..20 {
-            nodes.push(node(&format!("/l{i}"), Dir, None));
-            nodes.push(node(
-                &format!("/l{i}/x"),
-                Symlink,
-                Some(&format!("/l{}", i + 1)),
-            ));
-            nodes.push(node(
-                &format!("/l{i}/y"),
-                Symlink,
-                Some(&format!("/l{}", i + 1)),
-            ));
-        }
-        nodes.push(node("/l20", Dir, None));
+        let mut nodes = ladder(20);
         nodes.push(node("/l20/f", File, None));
         let t = tree(nodes);
         let view = DeviceView::new(&t);
