@@ -110,7 +110,7 @@ assemble() {
 }
 
 # Which images to build: all by default, or those named (router clean legacy hardened).
-targets=" ${*:-router clean legacy hardened} "
+targets=" ${*:-router clean legacy hardened formats} "
 want() { case "$targets" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # --- router.bin: the planted problems a gate must catch -------------------------------------
@@ -308,5 +308,72 @@ R
   assemble hardened.bin "$h"
 fi
 
-(cd "$here" && sha256sum router.bin clean.bin legacy.bin hardened.bin > SHA256SUMS)
+# --- formats/: one small sample per container format, each made by its real tool -----------
+# The tests extract each with fwgate and with the format's reference tool and compare the
+# trees by sha256 (tests/formats_*.rs). Every sample holds the same small tree (make_tree).
+fmt="$here/formats"
+
+# A small root file system with what extraction must keep: nested directories, text and
+# binary files, an empty file, a symlink (relative, absolute, dangling), a hard link, set-id
+# and sticky bits, owners other than root, and (as root) a device node and a pipe.
+make_tree() {
+  local t=$1
+  mkdir -p "$t"/{bin,etc/init.d,usr/lib/deep/er,tmp,dev,www/cgi-bin,empty}
+  printf 'root::0:0:99999:7:::\nadmin:$1$abc$AJtuVZqgzYRTfJnvUYqeO/:19000:0:99999:7:::\n' > "$t/etc/shadow"
+  chmod 0600 "$t/etc/shadow"
+  printf 'root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000::/www:/bin/sh\n' > "$t/etc/passwd"
+  printf '#!/bin/sh\n/usr/sbin/telnetd -l /bin/sh\n' > "$t/etc/init.d/rcS"
+  chmod 0755 "$t/etc/init.d/rcS"
+  printf '::sysinit:/etc/init.d/rcS\nttyS0::askfirst:-/bin/sh\n' > "$t/etc/inittab"
+  # Binary content that compresses only a little, across several 4 KiB pages.
+  head -c 70000 /dev/zero | openssl enc -aes-128-ctr -nosalt -K 00112233445566778899aabbccddeeff -iv 0 2>/dev/null > "$t/usr/lib/libfake.so"
+  seq 1 20000 > "$t/usr/lib/deep/er/numbers.txt"
+  : > "$t/empty/.keep"
+  : > "$t/usr/lib/zero-length"
+  printf '#!/bin/sh\necho ok\n' > "$t/bin/suid-helper"
+  chmod 4755 "$t/bin/suid-helper"
+  chmod 1777 "$t/tmp"
+  ln "$t/etc/passwd" "$t/etc/passwd.hardlink"
+  ln -s ../etc/init.d/rcS "$t/bin/rcS-rel"
+  ln -s /etc/shadow "$t/bin/shadow-abs"
+  ln -s /nowhere/at/all "$t/bin/dangling"
+  printf 'ok\n' > "$t/www/cgi-bin/status.cgi"
+  chown 1000:1000 "$t/www/cgi-bin/status.cgi" 2>/dev/null || true
+  if [ "$(id -u)" -eq 0 ]; then
+    mknod "$t/dev/console" c 5 1
+    mknod "$t/dev/mtdblock0" b 31 0
+    mkfifo "$t/dev/initctl"
+  fi
+  find "$t" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+}
+
+# Archives: tar (ustar, GNU, pax), cpio (newc, crc, odc, bin), zip (stored, deflate, zip64).
+build_formats_archives() { :; }
+
+# Flash file systems: JFFS2 (both endians, zlib/lzma/rtime, erase-block padding), UBI/UBIFS.
+build_formats_flash() { :; }
+
+# Block file systems: ext2/3/4, CramFS, EROFS.
+build_formats_fs() { :; }
+
+# Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,
+# S-record, zlib, bzip2, lz4 (frame and legacy), lzo.
+build_formats_wrappers() { :; }
+
+# SquashFS: every compressor, both endians.
+build_formats_squashfs() { :; }
+
+if want formats; then
+  mkdir -p "$fmt"
+  tree="$work/format-tree"
+  make_tree "$tree"
+  build_formats_archives
+  build_formats_flash
+  build_formats_fs
+  build_formats_wrappers
+  build_formats_squashfs
+fi
+
+(cd "$here" && sha256sum router.bin clean.bin legacy.bin hardened.bin > SHA256SUMS
+ [ -d formats ] && find formats -type f ! -name '*.md' | LC_ALL=C sort | xargs -r sha256sum >> SHA256SUMS)
 echo "done: $(cat "$here/SHA256SUMS" | tr '\n' ' ')"

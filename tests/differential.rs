@@ -14,11 +14,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::process::Command;
 
-use fwgate_unpack::{unpack, Limits, NodeKind, Tree};
+use common::fidelity::{assert_same_tree, extracted, listing};
+use fwgate_unpack::{unpack, Limits};
 
 /// Deterministic pseudo-random bytes (compressible only a little).
 fn noise(n: usize, seed: u32) -> Vec<u8> {
@@ -77,85 +78,6 @@ fn rich_tree(root: &Path) {
     for i in 0..300 {
         fs::write(root.join(format!("many/e{i:03}")), format!("{i}\n")).unwrap();
     }
-}
-
-/// Type, content digest or link target, and permission bits of every path under `dir`.
-fn listing(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for e in walkdir(dir) {
-        let rel = e.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-        let m = fs::symlink_metadata(&e).unwrap();
-        let ft = m.file_type();
-        let v = if ft.is_symlink() {
-            format!("link {}", fs::read_link(&e).unwrap().display())
-        } else if ft.is_dir() {
-            "dir".to_string()
-        } else if ft.is_file() {
-            format!("file {}", digest(&fs::read(&e).unwrap()))
-        } else {
-            "special".to_string()
-        };
-        out.insert(rel, v);
-    }
-    out
-}
-
-/// Permission bits (with set-id) of every non-link path under `dir`.
-fn modes(dir: &Path) -> BTreeMap<String, u32> {
-    walkdir(dir)
-        .into_iter()
-        .filter_map(|e| {
-            let m = fs::symlink_metadata(&e).unwrap();
-            (!m.file_type().is_symlink()).then(|| {
-                (
-                    e.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
-                    m.mode() & 0o7777,
-                )
-            })
-        })
-        .collect()
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if fs::symlink_metadata(&p).unwrap().is_dir() {
-                stack.push(p.clone());
-            }
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn digest(b: &[u8]) -> String {
-    format!("{:08x}-{}", crc32fast::hash(b), b.len())
-}
-
-/// fwgate's view of the file system at `dir` in the tree: the same listing as [`listing`],
-/// built from the manifest (so special files and modes are as recorded, not as written).
-fn fwgate_listing(tree: &Tree, base: &str) -> (BTreeMap<String, String>, BTreeMap<String, u32>) {
-    let mut files = BTreeMap::new();
-    let mut perms = BTreeMap::new();
-    for n in &tree.nodes {
-        let Some(rel) = n.path.strip_prefix(base).and_then(|r| r.strip_prefix('/')) else {
-            continue;
-        };
-        let v = match n.kind {
-            NodeKind::File => format!("file {}", digest(&fs::read(tree.path_of(n)).unwrap())),
-            NodeKind::Dir => "dir".into(),
-            NodeKind::Symlink => format!("link {}", n.link.clone().unwrap_or_default()),
-            NodeKind::Special => "special".into(),
-        };
-        files.insert(rel.to_string(), v);
-        if n.kind != NodeKind::Symlink {
-            perms.insert(rel.to_string(), n.mode & 0o7777);
-        }
-    }
-    (files, perms)
 }
 
 fn mksquashfs(root: &Path, out: &Path, opts: &[&str]) -> bool {
@@ -233,9 +155,12 @@ fn every_compressor_and_layout_matches_unsquashfs() {
                 "{comp} {layout:?}: {:#?}",
                 tree.problems
             );
-            let (files, perms) = fwgate_listing(&tree, "squashfs@0x0");
-            assert_eq!(files, listing(&reference), "{comp} {layout:?}");
-            assert_eq!(perms, modes(&reference), "{comp} {layout:?}");
+            assert_same_tree(
+                &tree,
+                "squashfs@0x0",
+                &reference,
+                &format!("{comp} {layout:?}"),
+            );
             compared += 1;
         }
     }
@@ -273,7 +198,7 @@ fn mutated_images_never_diverge_silently_from_unsquashfs() {
         let tree = unpack(&path, &out, Limits::default()).unwrap();
         let reference = tmp.path().join(format!("m{n}-ref"));
         let ok = unsquashfs(&path, &reference);
-        let (files, _) = fwgate_listing(&tree, "squashfs@0x0");
+        let files = extracted(&tree, "squashfs@0x0").files;
         let theirs = if reference.exists() {
             listing(&reference)
         } else {

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod fidelity;
+
 pub fn fwgate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fwgate"))
 }

@@ -283,12 +283,11 @@ fn test_node(case: &crate::rule::TestCase) -> std::result::Result<fwgate_unpack:
         sha256: None,
         mode,
         link: None,
-        partial: false,
-        raw: false,
         origin: fwgate_unpack::Origin {
             inner_path: format!("/{}", case.path.trim_start_matches('/')),
             ..Default::default()
         },
+        ..Default::default()
     })
 }
 
@@ -432,10 +431,7 @@ mod tests {
             size: len as u64,
             sha256: None,
             mode: 0o4777,
-            link: None,
-            partial: false,
-            raw: false,
-            origin: fwgate_unpack::Origin::default(),
+            ..Default::default()
         };
         let mut runs = 0usize;
         for (i, (path, seed)) in seeds.iter().enumerate() {

@@ -408,14 +408,13 @@ mod tests {
             sha256: None,
             mode: 0o644,
             link: link.map(str::to_string),
-            partial: false,
-            raw: false,
             origin: Origin {
                 parent: String::new(),
                 formats: vec!["squashfs".into()],
                 offset: 0,
                 inner_path: inner.to_string(),
             },
+            ..Node::default()
         }
     }
 

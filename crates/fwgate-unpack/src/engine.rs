@@ -367,7 +367,7 @@ impl Run<'_> {
         };
         let files: Vec<Pending> = nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::File)
+            .filter(|n| n.kind == NodeKind::File && n.hardlink.is_none())
             .map(|n| Pending {
                 rel: n.path.clone(),
                 depth: item.depth + 1,

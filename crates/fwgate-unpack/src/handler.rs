@@ -6,7 +6,7 @@ use std::io::Read;
 use crate::error::error_chain;
 use crate::jail::Jail;
 use crate::source::Source;
-use crate::tree::{Node, NodeKind, Origin, Problem};
+use crate::tree::{Device, Node, NodeKind, Origin, Problem};
 use crate::{Result, UnpackError};
 
 /// What a successful probe learned about a candidate container.
@@ -70,6 +70,39 @@ pub trait Handler: Sync {
     fn extract(&self, src: &Source, probe: &Probe, out: &mut Output<'_>) -> Result<u64>;
 }
 
+/// The metadata a container records for an entry: permission bits (set-id and sticky bits
+/// included) and, where the format has them, owner and group ids. A bare `u32` converts to
+/// the mode alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attrs {
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// Owner id, when the format records one.
+    pub uid: Option<u32>,
+    /// Group id, when the format records one.
+    pub gid: Option<u32>,
+}
+
+impl Attrs {
+    /// Mode, owner and group.
+    pub fn new(mode: u32, uid: u32, gid: u32) -> Attrs {
+        Attrs {
+            mode: mode & 0o7777,
+            uid: Some(uid),
+            gid: Some(gid),
+        }
+    }
+}
+
+impl From<u32> for Attrs {
+    fn from(mode: u32) -> Attrs {
+        Attrs {
+            mode: mode & 0o7777,
+            ..Attrs::default()
+        }
+    }
+}
+
 /// Where a handler writes: a directory in the jail, with problems and nodes recorded.
 pub struct Output<'a> {
     pub(crate) jail: &'a mut Jail,
@@ -83,19 +116,17 @@ pub struct Output<'a> {
 }
 
 impl Output<'_> {
-    fn node(&self, rel: String, name: &str, kind: NodeKind, mode: u32) -> Node {
+    fn node(&self, rel: String, name: &str, kind: NodeKind, attrs: Attrs) -> Node {
         let mut origin = self.origin.clone();
-        origin.inner_path = format!("/{}", name.trim_start_matches('/'));
+        origin.inner_path = inner_path(name);
         Node {
             path: rel,
             kind,
-            size: 0,
-            sha256: None,
-            mode,
-            link: None,
-            partial: false,
-            raw: false,
+            mode: attrs.mode,
+            uid: attrs.uid,
+            gid: attrs.gid,
             origin,
+            ..Node::default()
         }
     }
 
@@ -159,21 +190,51 @@ impl Output<'_> {
     }
 
     /// Writes a regular file named `name` (a path inside the container).
-    pub fn file(&mut self, name: &str, src: &mut dyn Read, mode: u32) -> Result<()> {
-        self.write(name, src, mode, false)
+    pub fn file(&mut self, name: &str, src: &mut dyn Read, attrs: impl Into<Attrs>) -> Result<()> {
+        self.write(name, src, attrs.into(), false)
+    }
+
+    /// Records `name` as another name (a hard link) of the file `target`, a path inside this
+    /// container written before. The extracted copy is a hard link inside the jail; the node
+    /// names the first path, and its content is not carved a second time. A target that was
+    /// not extracted is a problem.
+    pub fn hardlink(&mut self, name: &str, target: &str) -> Result<()> {
+        let want = inner_path(target);
+        let Some(first) = self
+            .nodes
+            .iter()
+            .rev()
+            .find(|n| n.kind == NodeKind::File && n.origin.inner_path == want)
+            .cloned()
+        else {
+            self.problem(format!(
+                "{}: hard link to {want}, which this container does not hold as a regular file before it; not extracted",
+                inner_path(name)
+            ));
+            return Ok(());
+        };
+        self.guarded(name, |out, rel| {
+            out.jail.hardlink(&first.path, &rel)?;
+            let mut node = first.clone();
+            node.origin.inner_path = inner_path(name);
+            node.hardlink = Some(first.hardlink.clone().unwrap_or(first.path));
+            node.path = rel;
+            out.nodes.push(node);
+            Ok(())
+        })
     }
 
     /// Writes the raw payload of a wrapper or a compressed stream (a kernel, a decompressed
     /// stream): not a file the device sees by name, so every byte of it must be accounted for
     /// like the image's own.
     pub fn payload(&mut self, name: &str, src: &mut dyn Read) -> Result<()> {
-        self.write(name, src, 0o644, true)
+        self.write(name, src, Attrs::from(0o644), true)
     }
 
-    fn write(&mut self, name: &str, src: &mut dyn Read, mode: u32, raw: bool) -> Result<()> {
+    fn write(&mut self, name: &str, src: &mut dyn Read, attrs: Attrs, raw: bool) -> Result<()> {
         self.guarded(name, |out, rel| {
-            let w = out.jail.write(&rel, src, mode)?;
-            let mut node = out.node(rel, name, NodeKind::File, mode);
+            let w = out.jail.write(&rel, src, attrs.mode)?;
+            let mut node = out.node(rel, name, NodeKind::File, attrs);
             node.raw = raw;
             node.size = w.size;
             node.sha256 = Some(w.sha256);
@@ -195,23 +256,25 @@ impl Output<'_> {
     }
 
     /// Creates a directory named `name`.
-    pub fn dir(&mut self, name: &str, mode: u32) -> Result<()> {
+    pub fn dir(&mut self, name: &str, attrs: impl Into<Attrs>) -> Result<()> {
+        let attrs = attrs.into();
         self.guarded(name, |out, rel| {
             if rel == out.base {
                 return Ok(());
             }
             out.jail.mkdir(&rel)?;
-            let node = out.node(rel, name, NodeKind::Dir, mode);
+            let node = out.node(rel, name, NodeKind::Dir, attrs);
             out.nodes.push(node);
             Ok(())
         })
     }
 
     /// Creates a symbolic link named `name` with the given target (never followed).
-    pub fn symlink(&mut self, name: &str, target: &str, mode: u32) -> Result<()> {
+    pub fn symlink(&mut self, name: &str, target: &str, attrs: impl Into<Attrs>) -> Result<()> {
+        let attrs = attrs.into();
         self.guarded(name, |out, rel| {
             out.jail.symlink(&rel, target)?;
-            let mut node = out.node(rel, name, NodeKind::Symlink, mode);
+            let mut node = out.node(rel, name, NodeKind::Symlink, attrs);
             node.link = Some(target.to_string());
             out.nodes.push(node);
             Ok(())
@@ -219,14 +282,21 @@ impl Output<'_> {
     }
 
     /// Records a device, pipe or socket without creating it.
-    pub fn special(&mut self, name: &str, mode: u32) -> Result<()> {
+    pub fn special(&mut self, name: &str, device: Device, attrs: impl Into<Attrs>) -> Result<()> {
+        let attrs = attrs.into();
         self.guarded(name, |out, rel| {
             out.jail.budget.add_entry()?;
-            let node = out.node(rel, name, NodeKind::Special, mode);
+            let mut node = out.node(rel, name, NodeKind::Special, attrs);
+            node.device = Some(device);
             out.nodes.push(node);
             Ok(())
         })
     }
+}
+
+/// A container path as the manifest records it: one leading `/`.
+fn inner_path(name: &str) -> String {
+    format!("/{}", name.trim_start_matches('/'))
 }
 
 /// Formats a byte count for manifests and messages.

@@ -225,6 +225,24 @@ impl Jail {
             .map_err(|e| UnpackError::io(&path, "create link", e))
     }
 
+    /// Makes `rel` a hard link of `existing`, a regular file this jail wrote (a link, never
+    /// followed).
+    pub fn hardlink(&mut self, existing: &str, rel: &str) -> Result<()> {
+        let from = self.root.join(existing);
+        match fs::symlink_metadata(&from) {
+            Ok(m) if m.file_type().is_file() => {}
+            _ => {
+                return Err(UnpackError::Escape {
+                    path: existing.to_string(),
+                    reason: "hard-link target is not a regular file in the output",
+                })
+            }
+        }
+        let path = self.prepare_parent(rel)?;
+        self.budget.add_entry()?;
+        fs::hard_link(&from, &path).map_err(|e| UnpackError::io(&path, "create hard link", e))
+    }
+
     /// Writes a new regular file `rel` from `src`, within the budget. Only the permission bits
     /// `0o755` of `mode` are kept (never set-id bits). Once the file exists it is kept even if
     /// writing stops early; [`Written::stopped`] says why.

@@ -23,10 +23,11 @@ pub mod worker;
 pub use engine::{unpack, unpack_with_progress};
 pub use error::{error_chain, Result, UnpackError};
 pub use formats::{handler, Recogniser, HANDLERS, RECOGNISERS};
-pub use handler::{human_size, Handler, Output, Probe};
+pub use handler::{human_size, Attrs, Handler, Output, Probe};
 pub use jail::{Jail, Written};
 pub use limits::Limits;
 pub use source::{Source, SourceReader};
 pub use tree::{
-    Node, NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree, MANIFEST_SCHEMA,
+    Device, DeviceKind, Node, NodeKind, Origin, Problem, Region, RegionKind, Subject, Tree,
+    MANIFEST_SCHEMA,
 };

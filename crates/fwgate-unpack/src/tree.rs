@@ -1,7 +1,7 @@
 //! The manifest of an extraction: every node written, where it came from, and what went wrong.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -70,10 +70,11 @@ fn file_name(path: &Path) -> String {
 }
 
 /// What kind of file system object a node is.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum NodeKind {
     /// A regular file.
+    #[default]
     File,
     /// A directory.
     Dir,
@@ -96,8 +97,46 @@ pub struct Origin {
     pub inner_path: String,
 }
 
+/// What a special node is: recorded in the manifest, never created.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    /// A character device.
+    Char,
+    /// A block device.
+    Block,
+    /// A named pipe.
+    Fifo,
+    /// A Unix socket.
+    Socket,
+}
+
+/// A device, pipe or socket as its container recorded it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Device {
+    /// What it is.
+    #[serde(rename = "type")]
+    pub kind: DeviceKind,
+    /// Major device number (0 for pipes and sockets).
+    pub major: u32,
+    /// Minor device number (0 for pipes and sockets).
+    pub minor: u32,
+}
+
+impl Device {
+    /// Splits a Linux `dev_t` as the kernel encodes it (`new_encode_dev`: 12 bits of major,
+    /// 20 of minor, interleaved), the form SquashFS, cpio, ext and JFFS2 store.
+    pub fn from_linux(kind: DeviceKind, rdev: u32) -> Device {
+        Device {
+            kind,
+            major: (rdev >> 8) & 0xfff,
+            minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+        }
+    }
+}
+
 /// One extracted file system object.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Node {
     /// Path relative to the output root.
     pub path: String,
@@ -108,8 +147,22 @@ pub struct Node {
     /// SHA-256 of the content (files).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// Permission bits as the container recorded them.
+    /// Permission bits as the container recorded them, set-id and sticky bits included
+    /// (the extracted copy never carries set-id bits).
     pub mode: u32,
+    /// Owner id as the container recorded it; `None` when the format records none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    /// Group id as the container recorded it; `None` when the format records none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// For a file that is another name of an earlier one (a hard link): that node's path.
+    /// The content is the same file's, so it is not carved again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardlink: Option<String>,
+    /// For a special node: which kind and its device numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Device>,
     /// Link target (symlinks).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
@@ -304,6 +357,26 @@ impl Tree {
                 (NodeKind::Special, None, None)
             };
             let inner_path = format!("/{rel}");
+            let device = if kind == NodeKind::Special {
+                use std::os::unix::fs::FileTypeExt;
+                let kind = if ft.is_char_device() {
+                    DeviceKind::Char
+                } else if ft.is_block_device() {
+                    DeviceKind::Block
+                } else if ft.is_fifo() {
+                    DeviceKind::Fifo
+                } else {
+                    DeviceKind::Socket
+                };
+                let rdev = meta.rdev();
+                Some(Device {
+                    kind,
+                    major: ((rdev >> 8) & 0xfff) as u32 | ((rdev >> 32) & !0xfff) as u32,
+                    minor: (rdev & 0xff) as u32 | ((rdev >> 12) & !0xff) as u32,
+                })
+            } else {
+                None
+            };
             tree.nodes.push(Node {
                 size: if kind == NodeKind::File {
                     meta.len()
@@ -314,13 +387,15 @@ impl Tree {
                 kind,
                 sha256,
                 mode: meta.permissions().mode() & 0o7777,
+                uid: Some(meta.uid()),
+                gid: Some(meta.gid()),
+                device,
                 link,
-                partial: false,
-                raw: false,
                 origin: Origin {
                     inner_path,
                     ..Origin::default()
                 },
+                ..Node::default()
             });
         }
         Ok(tree)

@@ -17,32 +17,72 @@ fn sample(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// A seed for each handler, cut from the samples at the offsets their manifests give.
-fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let router = sample("router.bin");
-    let legacy = sample("legacy.bin");
-    let kernel_len = u32::from_be_bytes(router[12..16].try_into().unwrap()) as usize;
-    let lzma_len = u32::from_be_bytes(legacy[12..16].try_into().unwrap()) as usize;
-    vec![
-        ("uimage", router[..64 + kernel_len].to_vec()),
-        ("gzip", router[64..64 + kernel_len].to_vec()),
-        ("lzma", legacy[64..64 + lzma_len].to_vec()),
-        ("squashfs", router[0x20000..].to_vec()),
-        ("squashfs", legacy[0x20000..].to_vec()),
-    ]
+/// Seeds for every handler: each container the committed samples hold (in the image or in
+/// an extracted file), cut out at the offset and length the manifest gives; at most two per
+/// handler and 1 MiB each.
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../firmware-samples");
+    let mut names = vec![dir.join("router.bin"), dir.join("legacy.bin")];
+    if let Ok(rd) = std::fs::read_dir(dir.join("formats")) {
+        let mut more: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_none_or(|e| e != "md"))
+            .collect();
+        more.sort();
+        names.extend(more);
+    }
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut out = Vec::new();
+    for image in names {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = fwgate_unpack::unpack(
+            &image,
+            &tmp.path().join("o"),
+            fwgate_unpack::Limits::default(),
+        )
+        .unwrap();
+        for r in &tree.regions {
+            let fwgate_unpack::RegionKind::Container { format, .. } = &r.kind else {
+                continue;
+            };
+            let n = per.entry(format.clone()).or_default();
+            if *n >= 2 || r.length > 1 << 20 {
+                continue;
+            }
+            let file = if r.file.is_empty() {
+                image.clone()
+            } else {
+                tree.root.join(&r.file)
+            };
+            let bytes = std::fs::read(file).unwrap();
+            let (a, b) = (r.offset as usize, (r.offset + r.length) as usize);
+            out.push((format.clone(), bytes[a..b.min(bytes.len())].to_vec()));
+            *n += 1;
+        }
+    }
+    out
 }
 
 #[test]
 fn every_handler_survives_mutated_samples() {
     let tmp = tempfile::tempdir().unwrap();
+    let seeds = seeds();
+    for h in fwgate_unpack::HANDLERS {
+        assert!(
+            seeds.iter().any(|(id, _)| id == h.id()),
+            "no seed for handler {}",
+            h.id()
+        );
+    }
     let mut validated = 0;
     let mut n = 0;
-    for (i, (id, seed)) in seeds().into_iter().enumerate() {
+    for (i, (id, seed)) in seeds.iter().enumerate() {
         assert!(
-            fuzz::handler(id, &seed, &make_dir(tmp.path(), n)),
+            fuzz::handler(id, seed, &make_dir(tmp.path(), n)),
             "{id} seed"
         );
-        for m in fuzz::mutations(&seed, 150, i as u64 + 1) {
+        for m in fuzz::mutations(seed, 150, i as u64 + 1) {
             n += 1;
             validated += usize::from(fuzz::handler(id, &m, &make_dir(tmp.path(), n)));
         }

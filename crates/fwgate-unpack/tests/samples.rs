@@ -90,11 +90,29 @@ fn router_image_unpacks_through_uimage_gzip_and_squashfs() {
     assert!(text.contains("lan_ipaddr=192.168.1.1"), "{text}");
 }
 
+/// Every committed sample: the images, then one per format under `formats/`.
+fn all_samples() -> Vec<String> {
+    let mut names: Vec<String> = ["router.bin", "clean.bin", "legacy.bin", "hardened.bin"]
+        .map(String::from)
+        .to_vec();
+    if let Ok(dir) = std::fs::read_dir(sample("formats")) {
+        let mut more: Vec<String> = dir
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".md"))
+            .map(|n| format!("formats/{n}"))
+            .collect();
+        more.sort();
+        names.extend(more);
+    }
+    names
+}
+
 #[test]
 fn every_handler_is_exercised_by_a_sample() {
     let mut seen = std::collections::BTreeSet::new();
-    for name in ["router.bin", "clean.bin", "legacy.bin"] {
-        let (_tmp, tree) = unpack_sample(name);
+    for name in all_samples() {
+        let (_tmp, tree) = unpack_sample(&name);
         for r in &tree.regions {
             if let RegionKind::Container { format, .. } = &r.kind {
                 seen.insert(format.clone());
@@ -107,6 +125,27 @@ fn every_handler_is_exercised_by_a_sample() {
             "no sample in firmware-samples/ exercises handler {}",
             h.id()
         );
+    }
+}
+
+#[test]
+fn every_format_sample_unpacks_completely_and_deterministically() {
+    for name in all_samples().iter().filter(|n| n.starts_with("formats/")) {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = unpack(&sample(name), &tmp.path().join("a"), Limits::default()).unwrap();
+        assert!(a.is_complete(), "{name}: {:#?}", a.problems);
+        assert!(
+            a.nodes.iter().any(|n| n.kind == NodeKind::File && !n.raw),
+            "{name}: no file extracted"
+        );
+        // The same image gives the same manifest, wherever it is unpacked.
+        let b = unpack(&sample(name), &tmp.path().join("b"), Limits::default()).unwrap();
+        let json = |t: &Tree| {
+            let mut t = t.clone();
+            t.root = PathBuf::new();
+            serde_json::to_string(&t).unwrap()
+        };
+        assert_eq!(json(&a), json(&b), "{name}: manifest differs between runs");
     }
 }
 

@@ -170,6 +170,8 @@ pub struct Fs {
     pub src: Source,
     pub sb: Superblock,
     pub used: Ranges,
+    /// The id table (owners and groups), once `mark_tables` read it.
+    pub ids: Vec<u32>,
     cache: HashMap<u64, (Rc<[u8]>, u64)>,
     cache_bytes: usize,
     /// The last fragment block decoded: many small files share one.
@@ -184,6 +186,7 @@ impl Fs {
             src,
             sb,
             used,
+            ids: Vec::new(),
             cache: HashMap::new(),
             cache_bytes: 0,
             fragment_cache: None,
@@ -279,7 +282,12 @@ impl Fs {
         if sb.flags & COMPRESSOR_OPTIONS != 0 {
             self.meta(Superblock::SIZE as u64)?;
         }
-        self.table(sb.id_table, sb.id_count.into(), 4, false)?;
+        let ids = self.table(sb.id_table, sb.id_count.into(), 4, true)?;
+        self.ids = ids
+            .chunks_exact(4)
+            .take(sb.id_count.into())
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         if sb.frag_count > 0 && sb.frag_table != NONE {
             self.table(sb.frag_table, sb.frag_count.into(), 16, false)?;
         }

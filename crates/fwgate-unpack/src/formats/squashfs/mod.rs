@@ -11,14 +11,15 @@
 
 mod disk;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use disk::{Fs, MetaReader, Superblock, R};
 
 use crate::formats::{le16, le32, le64};
-use crate::handler::{human_size, Handler, Output, Probe};
+use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
+use crate::tree::{Device, DeviceKind};
 use crate::Result;
 
 /// The SquashFS handler.
@@ -81,13 +82,15 @@ enum Kind {
     },
     File(FileInode),
     Symlink(Vec<u8>),
-    Special,
+    Special(Device),
 }
 
 struct Inode {
     kind: Kind,
-    mode: u32,
+    attrs: Attrs,
     number: u32,
+    /// The number of names the inode has; above 1 for a hard-linked file.
+    nlink: u32,
 }
 
 struct FileInode {
@@ -113,7 +116,8 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
     let itype = le16(&h, 0).unwrap_or(0);
     let mode = u32::from(le16(&h, 2).unwrap_or(0));
     // The kernel refuses an inode whose owner indexes lie outside the id table.
-    for (what, at) in [("uid", 4), ("gid", 6)] {
+    let mut owner = [0u32; 2];
+    for (i, (what, at)) in [("uid", 4), ("gid", 6)].into_iter().enumerate() {
         let index = le16(&h, at).unwrap_or(0);
         if index >= fs.sb.id_count {
             return Err(format!(
@@ -121,7 +125,10 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
                 fs.sb.id_count
             ));
         }
+        owner[i] = fs.ids.get(usize::from(index)).copied().unwrap_or(0);
     }
+    let attrs = Attrs::new(mode, owner[0], owner[1]);
+    let mut nlink = 1;
     let number = le32(&h, 12).unwrap_or(0);
     if number == 0 || number > fs.sb.inodes {
         return Err(format!(
@@ -157,6 +164,7 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
                 )
             } else {
                 let b = m.read(fs, 40)?;
+                nlink = le32(&b, 24).unwrap_or(1);
                 (
                     le64(&b, 0).unwrap_or(0),
                     le32(&b, 28).unwrap_or(0),
@@ -194,10 +202,32 @@ fn inode(fs: &mut Fs, r: u64, max_blocks: u64) -> R<Inode> {
             }
             Kind::Symlink(m.read(fs, n)?)
         }
-        4..=7 | 11..=14 => Kind::Special,
+        4..=7 | 11..=14 => {
+            let kind = match itype {
+                4 | 11 => DeviceKind::Block,
+                5 | 12 => DeviceKind::Char,
+                6 | 13 => DeviceKind::Fifo,
+                _ => DeviceKind::Socket,
+            };
+            let b = m.read(
+                fs,
+                if itype <= 5 || (11..=12).contains(&itype) {
+                    8
+                } else {
+                    4
+                },
+            )?;
+            nlink = le32(&b, 0).unwrap_or(1);
+            Kind::Special(Device::from_linux(kind, le32(&b, 4).unwrap_or(0)))
+        }
         t => return Err(format!("inode {r:#x} has unknown type {t}")),
     };
-    Ok(Inode { kind, mode, number })
+    Ok(Inode {
+        kind,
+        attrs,
+        number,
+        nlink,
+    })
 }
 
 fn read_words(m: &mut MetaReader, fs: &mut Fs, n: usize) -> R<Vec<u32>> {
@@ -238,6 +268,8 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
         Err(e) => return Err(out.malformed(format!("root inode: {e}"))),
     };
     let mut visited = HashSet::from([root_ref]);
+    // Hard-linked files: inode number to the first path extracted.
+    let mut linked: HashMap<u32, String> = HashMap::new();
     let mut stack = vec![(root, String::new())];
     while let Some(((block, offset, size), path)) = stack.pop() {
         out.check_time()?;
@@ -274,7 +306,7 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
                         offset,
                         size,
                     } => {
-                        out.dir(&child, node.mode)?;
+                        out.dir(&child, node.attrs)?;
                         if visited.insert(r) {
                             stack.push(((block, offset, size), child));
                         } else {
@@ -284,14 +316,21 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
                         }
                     }
                     Kind::File(f) => {
-                        let mut reader = FileReader::new(fs, f);
-                        out.file(&child, &mut reader, node.mode)?;
+                        if let Some(first) = linked.get(&node.number) {
+                            out.hardlink(&child, first)?;
+                        } else {
+                            if node.nlink > 1 {
+                                linked.insert(node.number, child.clone());
+                            }
+                            let mut reader = FileReader::new(fs, f);
+                            out.file(&child, &mut reader, node.attrs)?;
+                        }
                     }
                     Kind::Symlink(target) => match String::from_utf8(target) {
-                        Ok(t) => out.symlink(&child, &t, node.mode)?,
+                        Ok(t) => out.symlink(&child, &t, node.attrs)?,
                         Err(_) => out.problem(format!("{child}: symlink target is not UTF-8")),
                     },
-                    Kind::Special => out.special(&child, node.mode)?,
+                    Kind::Special(device) => out.special(&child, device, node.attrs)?,
                 }
                 Ok(())
             },
