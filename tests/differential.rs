@@ -134,7 +134,7 @@ fn every_compressor_and_layout_matches_unsquashfs() {
         &["-no-duplicates", "-no-hardlinks"],
     ];
     let mut compared = 0;
-    for comp in ["gzip", "xz", "lzma", "lz4", "zstd"] {
+    for comp in ["gzip", "xz", "lzma", "lz4", "zstd", "lzo"] {
         for (i, layout) in layouts.iter().enumerate() {
             // Every layout with gzip and xz; the others with the default layout.
             if i > 0 && !matches!(comp, "gzip" | "xz") {
@@ -164,7 +164,7 @@ fn every_compressor_and_layout_matches_unsquashfs() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 7 + 7 + 3);
+    assert_eq!(compared, 7 + 7 + 4);
 }
 
 #[test]

@@ -92,7 +92,12 @@ impl Comp {
                 d.decompress_to_buffer(data, &mut out)
                     .map_err(|e| e.to_string())?
             }
-            Comp::Lzo => return Err("the lzo compressor is not supported".into()),
+            Comp::Lzo => {
+                out.resize(cap, 0);
+                let n = lzo::decompress_into(data, &mut out).map_err(|e| e.to_string())?;
+                out.truncate(n);
+                n
+            }
         };
         if out.len() > cap {
             return Err(format!("a block decompresses to more than {cap} bytes"));

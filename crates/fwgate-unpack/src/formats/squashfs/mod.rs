@@ -1,4 +1,4 @@
-//! SquashFS 4.0 file systems (little-endian; gzip, lzma, xz, lz4 and zstd blocks).
+//! SquashFS 4.0 file systems (little-endian; gzip, lzma, lzo, xz, lz4 and zstd blocks).
 //!
 //! Written here rather than taken from a crate because the gate needs what no SquashFS crate
 //! gives: the file system read the way the Linux kernel reads it (the inode decides what an
@@ -30,7 +30,7 @@ impl Handler for Squashfs {
         "squashfs"
     }
     fn description(&self) -> &'static str {
-        "SquashFS 4.0 file system (gzip, lzma, xz, lz4, zstd)"
+        "SquashFS 4.0 file system (gzip, lzma, lzo, xz, lz4, zstd)"
     }
     fn magics(&self) -> &'static [&'static [u8]] {
         &[b"hsqs"]
