@@ -31,7 +31,21 @@ struct Pending {
     formats: Vec<String>,
     /// A raw payload (or the image): its bytes must all be accounted for.
     raw: bool,
+    /// The file, opened, and its candidates, when searched ahead (in parallel with others).
+    ready: Option<Searched>,
 }
+
+/// A file opened and searched for magics ahead of carving; `None` when it is not a regular
+/// file any more (or could not be opened: then the problem is recorded when it is carved).
+type Searched = Option<(Source, Result<Found>)>;
+
+/// The candidates of one file, and whether some magic had more hits than are examined.
+type Found = (Vec<(u64, Candidate)>, bool);
+
+/// Files searched for magics together, on all cores, before they are carved one by one.
+const SEARCH_AHEAD: usize = 16;
+/// Bytes of files searched ahead together at most (the first file always is).
+const SEARCH_AHEAD_BYTES: u64 = 32 << 20;
 
 struct Run<'p> {
     jail: Jail,
@@ -88,14 +102,22 @@ pub fn unpack_with_progress(
         depth: 0,
         formats: Vec::new(),
         raw: true,
+        ready: None,
     }];
-    while let Some(item) = queue.pop() {
-        let (file, path) = if item.rel.is_empty() {
-            (src.clone(), image.to_path_buf())
+    while let Some(mut item) = queue.pop() {
+        let (file, path, found) = if item.rel.is_empty() {
+            (src.clone(), image.to_path_buf(), None)
         } else {
-            match run.open_child(&item.rel) {
-                Some(s) => (s, run.jail.root().join(&item.rel)),
-                None => continue,
+            if item.ready.is_none() {
+                run.search_ahead(&mut item, &mut queue);
+            }
+            match item.ready.take().flatten() {
+                Some((s, found)) => (s, run.jail.root().join(&item.rel), Some(found)),
+                None => {
+                    // Not a regular file any more, or it could not be opened (a problem).
+                    run.open_child(&item.rel);
+                    continue;
+                }
             }
         };
         (run.progress)(if item.rel.is_empty() {
@@ -103,7 +125,7 @@ pub fn unpack_with_progress(
         } else {
             &item.rel
         });
-        match run.carve(&file, &path, &item) {
+        match run.carve(&file, &path, &item, found) {
             // Depth-first in file order: push in reverse so the first file is carved first.
             Ok(found) => queue.extend(found.into_iter().rev()),
             Err(e) => {
@@ -146,6 +168,39 @@ impl Run<'_> {
         });
     }
 
+    /// Opens and searches `item` and the next files on the queue (those carved next) in
+    /// parallel, so that both cores search while carving stays in order. The group is
+    /// bounded by [`SEARCH_AHEAD`] files and [`SEARCH_AHEAD_BYTES`] (a file has at most about
+    /// one candidate per byte, so that bounds the candidates held too).
+    fn search_ahead(&mut self, item: &mut Pending, queue: &mut [Pending]) {
+        let root = self.jail.root().to_path_buf();
+        let jail = &self.jail;
+        let size = |p: &Pending| fs::symlink_metadata(root.join(&p.rel)).map_or(0, |m| m.len());
+        let mut bytes = size(item);
+        let mut group: Vec<&mut Pending> = vec![item];
+        for p in queue.iter_mut().rev() {
+            if group.len() >= SEARCH_AHEAD || p.ready.is_some() || p.rel.is_empty() {
+                break;
+            }
+            bytes = bytes.saturating_add(size(p));
+            if bytes > SEARCH_AHEAD_BYTES {
+                break;
+            }
+            group.push(p);
+        }
+        use rayon::prelude::*;
+        group.par_iter_mut().for_each(|p| {
+            let path = root.join(&p.rel);
+            p.ready = Some(match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => Source::open(&path).ok().map(|s| {
+                    let found = candidates(&s, jail);
+                    (s, found)
+                }),
+                _ => None,
+            });
+        });
+    }
+
     /// Opens an extracted file for carving (never loaded whole).
     fn open_child(&mut self, rel: &str) -> Option<Source> {
         let path = self.jail.root().join(rel);
@@ -163,7 +218,13 @@ impl Run<'_> {
 
     /// Finds, probes and extracts the containers in one file. Returns the files it extracted.
     /// An `Err` is a global limit: the whole extraction stops.
-    fn carve(&mut self, src: &Source, path: &Path, item: &Pending) -> Result<Vec<Pending>> {
+    fn carve(
+        &mut self,
+        src: &Source,
+        path: &Path,
+        item: &Pending,
+        searched: Option<Result<Found>>,
+    ) -> Result<Vec<Pending>> {
         let base = if item.rel.is_empty() {
             String::new()
         } else {
@@ -176,7 +237,10 @@ impl Run<'_> {
         let mut covered = Ranges::default();
         let mut found = Vec::new();
         let mut undecided = 0usize;
-        let (candidates, capped) = candidates(src, &self.jail)?;
+        let (candidates, capped) = match searched {
+            Some(f) => f?,
+            None => candidates(src, &self.jail)?,
+        };
         if capped {
             self.problem(
                 &item.rel,
@@ -373,6 +437,7 @@ impl Run<'_> {
                 depth: item.depth + 1,
                 formats: formats.clone(),
                 raw: n.raw,
+                ready: None,
             })
             .collect();
         self.tree.nodes.extend(nodes);
@@ -567,7 +632,7 @@ fn split_gap(src: &Source, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64,
     let mut run: Option<(u8, u64)> = None;
     let mut first: Option<u8> = None;
     let mut uniform = true;
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; ((to - from) as usize).min(256 * 1024)];
     let mut at = from;
     let close = |out: &mut Vec<_>,
                  island: &mut u64,
@@ -636,7 +701,7 @@ struct GapStats {
 fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
     let mut counts = [0u64; 256];
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
+    let mut buf = vec![0u8; ((to - from) as usize).min(256 * 1024)];
     let mut at = from;
     while at < to {
         let want = ((to - at) as usize).min(buf.len());
@@ -675,6 +740,58 @@ fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
     })
 }
 
+/// Every handler's and recogniser's magic, searched for in one pass.
+struct Magics {
+    automaton: aho_corasick::AhoCorasick,
+    /// For each distinct magic: (where it sits in its structure, candidate order) of every
+    /// handler or recogniser that uses it. Handlers come first in the order.
+    targets: Vec<Vec<(usize, usize)>>,
+    longest: usize,
+}
+
+impl Magics {
+    fn get() -> &'static Magics {
+        static MAGICS: std::sync::OnceLock<Magics> = std::sync::OnceLock::new();
+        MAGICS.get_or_init(|| {
+            let mut distinct: Vec<&'static [u8]> = Vec::new();
+            let mut targets: Vec<Vec<(usize, usize)>> = Vec::new();
+            let mut add = |m: &'static [u8], offset: usize, order: usize| {
+                let i = match distinct.iter().position(|d| *d == m) {
+                    Some(i) => i,
+                    None => {
+                        distinct.push(m);
+                        targets.push(Vec::new());
+                        distinct.len() - 1
+                    }
+                };
+                targets[i].push((offset, order));
+            };
+            for (order, h) in HANDLERS.iter().enumerate() {
+                for m in h.magics() {
+                    add(m, h.magic_offset(), order);
+                }
+            }
+            for (i, r) in RECOGNISERS.iter().enumerate() {
+                for m in r.magics {
+                    add(m, r.magic_offset, HANDLERS.len() + i);
+                }
+            }
+            let longest = distinct.iter().map(|m| m.len()).max().unwrap_or(1);
+            #[allow(clippy::expect_used)] // a fixed list of non-empty byte strings
+            let automaton = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&distinct)
+                .expect("the magic table builds");
+            Magics {
+                automaton,
+                targets,
+                longest,
+            }
+        })
+    }
+}
+
 /// At most this many occurrences of one magic are examined per file, so that a file made of
 /// repeated signatures cannot exhaust memory.
 const MAX_HITS_PER_MAGIC: usize = 1 << 18;
@@ -688,27 +805,16 @@ const SCAN_CHUNK: usize = 8 << 20;
 /// Every offset where some handler's or recogniser's magic appears, in offset order (handlers
 /// before recognisers at the same offset); and whether some magic had more occurrences than
 /// are examined. Reads the file in chunks.
-fn candidates(src: &Source, jail: &Jail) -> Result<(Vec<(u64, Candidate)>, bool)> {
-    let mut patterns: Vec<(&'static [u8], usize, usize)> = Vec::new(); // magic, offset, order
-    for (order, h) in HANDLERS.iter().enumerate() {
-        for m in h.magics() {
-            patterns.push((m, h.magic_offset(), order));
-        }
-    }
-    for (i, r) in RECOGNISERS.iter().enumerate() {
-        for m in r.magics {
-            patterns.push((m, r.magic_offset, HANDLERS.len() + i));
-        }
-    }
-    let overlap = patterns.iter().map(|p| p.0.len()).max().unwrap_or(1) - 1;
-    let finders: Vec<_> = patterns
-        .iter()
-        .map(|p| memchr::memmem::Finder::new(p.0))
-        .collect();
-    let mut hits = vec![0usize; patterns.len()];
+fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
+    let magics = Magics::get();
+    let overlap = magics.longest.saturating_sub(1);
+    let mut hits = vec![0usize; magics.targets.len()];
     let mut out: Vec<(u64, usize)> = Vec::new();
     let mut capped = false;
-    let mut buf = vec![0u8; SCAN_CHUNK + overlap];
+    // Sized to the file: most carved files are small, and zeroing a full chunk for each of
+    // thousands of them would cost more than searching them.
+    let size = usize::try_from(src.len()).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; size.min(SCAN_CHUNK) + overlap];
     let mut at = 0u64;
     while at < src.len() {
         jail.budget.check_time()?;
@@ -726,18 +832,22 @@ fn candidates(src: &Source, jail: &Jail) -> Result<(Vec<(u64, Candidate)>, bool)
         } else {
             n
         };
-        for (i, f) in finders.iter().enumerate() {
-            for pos in f.find_iter(chunk) {
-                if pos >= own {
-                    break;
-                }
-                if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
-                    capped = true;
-                    break;
-                }
-                hits[i] += 1;
-                if let Some(start) = (at + pos as u64).checked_sub(patterns[i].1 as u64) {
-                    out.push((start, patterns[i].2));
+        // One pass for every magic (overlapping matches: a magic inside another's bytes
+        // counts too).
+        for m in magics.automaton.find_overlapping_iter(chunk) {
+            let pos = m.start();
+            if pos >= own {
+                continue;
+            }
+            let i = m.pattern().as_usize();
+            if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
+                capped = true;
+                continue;
+            }
+            hits[i] += 1;
+            for &(offset, order) in &magics.targets[i] {
+                if let Some(start) = (at + pos as u64).checked_sub(offset as u64) {
+                    out.push((start, order));
                 }
             }
         }

@@ -179,8 +179,6 @@ pub struct Fs {
     pub ids: Vec<u32>,
     cache: HashMap<u64, (Rc<[u8]>, u64)>,
     cache_bytes: usize,
-    /// The last fragment block decoded: many small files share one.
-    fragment_cache: Option<(u64, Rc<[u8]>)>,
 }
 
 impl Fs {
@@ -194,7 +192,6 @@ impl Fs {
             ids: Vec::new(),
             cache: HashMap::new(),
             cache_bytes: 0,
-            fragment_cache: None,
         }
     }
 
@@ -339,21 +336,10 @@ impl Fs {
         Ok((le64(&e, 0).unwrap_or(0), le32(&e, 8).unwrap_or(0)))
     }
 
-    /// The decoded fragment block at `pos`, from a one-entry cache.
-    pub fn fragment_block(&mut self, pos: u64, word: u32) -> R<Rc<[u8]>> {
-        if let Some((p, b)) = &self.fragment_cache {
-            if *p == pos {
-                return Ok(Rc::clone(b));
-            }
-        }
-        let b: Rc<[u8]> = self.block(pos, word)?.into();
-        self.fragment_cache = Some((pos, Rc::clone(&b)));
-        Ok(b)
-    }
-
-    /// Reads one data or fragment block: `word` is its on-disk size with bit 24 meaning
-    /// "stored uncompressed"; the result is at most one block.
-    pub fn block(&mut self, pos: u64, word: u32) -> R<Vec<u8>> {
+    /// Reads one data or fragment block as stored: `word` is its on-disk size with bit 24
+    /// meaning "stored uncompressed". Decode it with [`Fs::decode`] (which needs no `&mut`,
+    /// so blocks decode in parallel).
+    pub fn block_raw(&mut self, pos: u64, word: u32) -> R<RawBlock> {
         // As the kernel reads it: every bit but the "uncompressed" one is size, so stray
         // high bits make the block too large rather than being ignored.
         let size = (word & !UNCOMPRESSED_BLOCK) as usize;
@@ -362,14 +348,30 @@ impl Fs {
                 "block at {pos:#x} is {size} bytes on disk, more than the block size"
             ));
         }
-        let raw = self.raw(pos, size)?;
-        if word & UNCOMPRESSED_BLOCK != 0 {
-            Ok(raw)
+        let data = self.raw(pos, size)?;
+        Ok(RawBlock {
+            pos,
+            data,
+            compressed: word & UNCOMPRESSED_BLOCK == 0,
+        })
+    }
+}
+
+/// A data or fragment block as stored.
+pub struct RawBlock {
+    pub pos: u64,
+    pub data: Vec<u8>,
+    pub compressed: bool,
+}
+
+impl RawBlock {
+    /// The block's bytes: at most one block of `block_size`.
+    pub fn decode(self, comp: Comp, block_size: u32) -> R<Vec<u8>> {
+        if self.compressed {
+            comp.decompress(&self.data, block_size as usize)
+                .map_err(|e| format!("block at {:#x}: {e}", self.pos))
         } else {
-            self.sb
-                .comp
-                .decompress(&raw, self.sb.block_size as usize)
-                .map_err(|e| format!("block at {pos:#x}: {e}"))
+            Ok(self.data)
         }
     }
 }

@@ -9,11 +9,12 @@
 //! exact byte ranges its structures use, so that a superblock claiming more than the tables
 //! use cannot hide the rest of an image.
 
+mod data;
 mod disk;
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 
+use data::{Batch, Job};
 use disk::{Fs, MetaReader, Superblock, R};
 
 use crate::formats::{le16, le32, le64};
@@ -93,11 +94,11 @@ struct Inode {
     nlink: u32,
 }
 
-struct FileInode {
-    blocks_start: u64,
-    fragment: Option<(u32, u32)>,
-    size: u64,
-    blocks: Vec<u32>,
+pub(crate) struct FileInode {
+    pub(crate) blocks_start: u64,
+    pub(crate) fragment: Option<(u32, u32)>,
+    pub(crate) size: u64,
+    pub(crate) blocks: Vec<u32>,
 }
 
 /// Longest symlink target the kernel serves (one page).
@@ -270,6 +271,7 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
     let mut visited = HashSet::from([root_ref]);
     // Hard-linked files: inode number to the first path extracted.
     let mut linked: HashMap<u32, String> = HashMap::new();
+    let mut batch = Batch::default();
     let mut stack = vec![(root, String::new())];
     while let Some(((block, offset, size), path)) = stack.pop() {
         out.check_time()?;
@@ -316,15 +318,23 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
                         }
                     }
                     Kind::File(f) => {
-                        if let Some(first) = linked.get(&node.number) {
-                            out.hardlink(&child, first)?;
+                        // Written in batches whose blocks decode in parallel, in this order.
+                        let job = if let Some(first) = linked.get(&node.number) {
+                            Job::Hardlink {
+                                name: child,
+                                target: first.clone(),
+                            }
                         } else {
                             if node.nlink > 1 {
                                 linked.insert(node.number, child.clone());
                             }
-                            let mut reader = FileReader::new(fs, f);
-                            out.file(&child, &mut reader, node.attrs)?;
-                        }
+                            Job::File {
+                                name: child,
+                                attrs: node.attrs,
+                                inode: f,
+                            }
+                        };
+                        batch.push(fs, out, job)?;
                     }
                     Kind::Symlink(target) => match String::from_utf8(target) {
                         Ok(t) => out.symlink(&child, &t, node.attrs)?,
@@ -341,7 +351,7 @@ fn walk(fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
             }
         }
     }
-    Ok(())
+    batch.flush(fs, out)
 }
 
 enum ListError {
@@ -422,82 +432,4 @@ fn list(
         }
     }
     Ok(())
-}
-
-/// Reads a regular file's blocks (and tail fragment) in order, one block in memory at a time.
-struct FileReader<'f> {
-    fs: &'f mut Fs,
-    f: FileInode,
-    next: usize,
-    pos: u64,
-    left: u64,
-    buf: Vec<u8>,
-    at: usize,
-}
-
-impl<'f> FileReader<'f> {
-    fn new(fs: &'f mut Fs, f: FileInode) -> Self {
-        FileReader {
-            pos: f.blocks_start,
-            left: f.size,
-            fs,
-            f,
-            next: 0,
-            buf: Vec::new(),
-            at: 0,
-        }
-    }
-
-    fn refill(&mut self) -> R<()> {
-        let bs = u64::from(self.fs.sb.block_size);
-        let want = self.left.min(bs) as usize;
-        let data = if let Some(&word) = self.f.blocks.get(self.next) {
-            self.next += 1;
-            let on_disk = u64::from(word & !disk::UNCOMPRESSED_BLOCK);
-            if on_disk == 0 {
-                vec![0u8; want] // a sparse block
-            } else {
-                let d = self.fs.block(self.pos, word)?;
-                self.pos += on_disk;
-                d
-            }
-        } else if let Some((index, offset)) = self.f.fragment {
-            let (start, word) = self.fs.fragment(index)?;
-            let block = self.fs.fragment_block(start, word)?;
-            let off = offset as usize;
-            block
-                .get(off..off.saturating_add(want))
-                .ok_or_else(|| {
-                    format!("tail of {want} bytes at offset {off} lies outside fragment {index}")
-                })?
-                .to_vec()
-        } else {
-            return Err("the block list ends before the file does".into());
-        };
-        if data.len() != want {
-            return Err(format!(
-                "a block holds {} bytes where the file needs {want}",
-                data.len()
-            ));
-        }
-        self.left -= want as u64;
-        self.buf = data;
-        self.at = 0;
-        Ok(())
-    }
-}
-
-impl Read for FileReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.at >= self.buf.len() {
-            if self.left == 0 {
-                return Ok(0);
-            }
-            self.refill().map_err(std::io::Error::other)?;
-        }
-        let n = out.len().min(self.buf.len() - self.at);
-        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
 }
