@@ -71,23 +71,27 @@ pub fn unpack_with_progress(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Tree> {
     let src = Source::open(image).map_err(|e| UnpackError::io(image, "open", e))?;
-    if src.len() > limits.max_file_bytes {
+    if src.len() > limits.max_image_bytes {
         return Err(UnpackError::Limit(format!(
             "{}: image is {} bytes, more than the {}-byte limit",
             image.display(),
             src.len(),
-            limits.max_file_bytes
+            limits.max_image_bytes
         )));
     }
     // The digest is taken through the same open file that is carved, and again at the end:
     // an image that changes while it is unpacked is an error, so the digest is of exactly
-    // the bytes that were examined.
-    let subject = Subject::of_source(image, &src)?;
+    // the bytes that were examined. The first digest is taken on the other core while the
+    // image is carved.
+    let first = std::thread::spawn({
+        let (image, src) = (image.to_path_buf(), src.clone());
+        move || Subject::of_source(&image, &src)
+    });
     let jail = Jail::create(out, limits)?;
     let tree = Tree {
         schema: MANIFEST_SCHEMA.to_string(),
         root: jail.root().to_path_buf(),
-        image: Some(subject.clone()),
+        image: None,
         nodes: Vec::new(),
         regions: Vec::new(),
         problems: Vec::new(),
@@ -134,12 +138,16 @@ pub fn unpack_with_progress(
             }
         }
     }
+    let subject = first
+        .join()
+        .map_err(|_| UnpackError::Limit(format!("{}: hashing failed", image.display())))??;
     if Subject::of_source(image, &src)?.sha256 != subject.sha256 {
         return Err(UnpackError::Limit(format!(
             "{}: the image changed while it was being unpacked",
             image.display()
         )));
     }
+    run.tree.image = Some(subject);
     run.tree
         .regions
         .sort_by(|a, b| (a.file.as_str(), a.offset).cmp(&(b.file.as_str(), b.offset)));
@@ -656,15 +664,20 @@ fn split_gap(src: &Source, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64,
         if n == 0 {
             break;
         }
-        for (i, &x) in buf[..n].iter().enumerate() {
+        let mut i = 0;
+        while i < n {
+            let x = buf[i];
             let pos = at + i as u64;
             let f = *first.get_or_insert(x);
             uniform &= x == f;
             if run.is_some_and(|(b, _)| b == x) {
+                // The rest of the run, a block at a time (erased flash is most of a dump).
+                i += run_len(&buf[i..n], x);
                 continue;
             }
             close(&mut out, &mut island, &mut islands, run, pos);
             run = matches!(x, 0x00 | 0xff).then_some((x, pos));
+            i += 1;
         }
         at += n as u64;
     }
@@ -687,6 +700,16 @@ fn split_gap(src: &Source, from: u64, to: u64) -> std::io::Result<Vec<(u64, u64,
         }
     }
     Ok(out)
+}
+
+/// How many bytes at the start of `s` are `b`.
+fn run_len(s: &[u8], b: u8) -> usize {
+    let blocks = s
+        .chunks_exact(64)
+        .take_while(|c| c.iter().all(|&y| y == b))
+        .count();
+    let at = blocks * 64;
+    at + s[at..].iter().take_while(|&&y| y == b).count()
 }
 
 struct GapStats {
@@ -743,6 +766,8 @@ fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
 /// Every handler's and recogniser's magic, searched for in one pass.
 struct Magics {
     automaton: aho_corasick::AhoCorasick,
+    /// The distinct magics, in the automaton's pattern order.
+    distinct: Vec<&'static [u8]>,
     /// For each distinct magic: (where it sits in its structure, candidate order) of every
     /// handler or recogniser that uses it. Handlers come first in the order.
     targets: Vec<Vec<(usize, usize)>>,
@@ -779,12 +804,12 @@ impl Magics {
             let longest = distinct.iter().map(|m| m.len()).max().unwrap_or(1);
             #[allow(clippy::expect_used)] // a fixed list of non-empty byte strings
             let automaton = aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(&distinct)
                 .expect("the magic table builds");
             Magics {
                 automaton,
+                distinct,
                 targets,
                 longest,
             }
@@ -832,22 +857,32 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
         } else {
             n
         };
-        // One pass for every magic (overlapping matches: a magic inside another's bytes
-        // counts too).
-        for m in magics.automaton.find_overlapping_iter(chunk) {
+        // One pass finds the leftmost place where some magic starts; every magic is then
+        // compared there, and the search goes on from the next byte, so that magics that
+        // overlap or share a start are all seen.
+        let mut from = 0;
+        while let Some(m) = magics
+            .automaton
+            .find(aho_corasick::Input::new(chunk).span(from..n))
+        {
             let pos = m.start();
             if pos >= own {
-                continue;
+                break;
             }
-            let i = m.pattern().as_usize();
-            if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
-                capped = true;
-                continue;
-            }
-            hits[i] += 1;
-            for &(offset, order) in &magics.targets[i] {
-                if let Some(start) = (at + pos as u64).checked_sub(offset as u64) {
-                    out.push((start, order));
+            from = pos + 1;
+            for (i, magic) in magics.distinct.iter().enumerate() {
+                if !chunk[pos..].starts_with(magic) {
+                    continue;
+                }
+                if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
+                    capped = true;
+                    continue;
+                }
+                hits[i] += 1;
+                for &(offset, order) in &magics.targets[i] {
+                    if let Some(start) = (at + pos as u64).checked_sub(offset as u64) {
+                        out.push((start, order));
+                    }
                 }
             }
         }

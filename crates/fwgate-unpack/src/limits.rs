@@ -12,8 +12,11 @@ pub struct Limits {
     pub max_depth: usize,
     /// Total bytes written to the output directory.
     pub max_total_bytes: u64,
-    /// Largest single file written, and largest file loaded into memory to look for containers.
+    /// Largest single file written.
     pub max_file_bytes: u64,
+    /// Largest image accepted. It is read by position, never loaded, so this only bounds
+    /// the work (an eMMC dump of many GiB is fine).
+    pub max_image_bytes: u64,
     /// Number of files, directories and links created.
     pub max_entries: u64,
     /// Largest ratio of bytes written by one decompressor to the bytes it consumed.
@@ -41,6 +44,7 @@ impl Default for Limits {
             max_depth: 8,
             max_total_bytes: 4 << 30,
             max_file_bytes: 1 << 30,
+            max_image_bytes: 64 << 30,
             max_entries: 200_000,
             max_ratio: 1000,
             timeout: Duration::from_secs(600),

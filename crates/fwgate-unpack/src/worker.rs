@@ -329,6 +329,7 @@ fn run(req: Request) -> Option<Response> {
         timeout: Duration::from_millis(req.millis_left),
         deadline: Some(Instant::now() + Duration::from_millis(req.millis_left)),
         worker: None,
+        ..Limits::default()
     };
     let mut budget = Budget::new(limits);
     budget.bytes = req.bytes;
