@@ -48,10 +48,11 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
             *coverage.formats.entry(format.clone()).or_insert(0) += 1;
         }
     }
+    let budget = ContentBudget::default();
     let results: Vec<FileResult> = view
         .files()
         .par_iter()
-        .map(|v| scan_file(tree, rules, v, deadline))
+        .map(|v| scan_file(tree, rules, v, deadline, &budget))
         .collect();
     let mut findings = Vec::new();
     let mut late = 0usize;
@@ -151,7 +152,64 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
     }
 }
 
-fn scan_file(tree: &Tree, rules: &RuleSet, v: &Visible, deadline: Instant) -> FileResult {
+/// File content held in memory at once by all scanning threads together. A thread whose file
+/// would exceed it waits for others to finish (a file alone is always admitted), so that
+/// peak memory does not grow with the number of large files that happen to be scanned
+/// together.
+const CONTENT_BUDGET: u64 = 64 << 20;
+
+/// The shared account of [`CONTENT_BUDGET`].
+#[derive(Default)]
+struct ContentBudget {
+    held: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+/// Bytes admitted under a [`ContentBudget`], given back on drop.
+struct Admitted<'b> {
+    budget: &'b ContentBudget,
+    bytes: u64,
+}
+
+std::thread_local! {
+    /// Admissions this thread holds: a rule's own parallel work can make this thread pick up
+    /// another file while it holds one, and waiting then would wait for itself.
+    static HOLDING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl ContentBudget {
+    fn admit(&self, bytes: u64) -> Admitted<'_> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        if HOLDING.get() == 0 {
+            while *held > 0 && held.saturating_add(bytes) > CONTENT_BUDGET {
+                held = self.freed.wait(held).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        HOLDING.set(HOLDING.get() + 1);
+        *held = held.saturating_add(bytes);
+        Admitted {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        let mut held = self.budget.held.lock().unwrap_or_else(|e| e.into_inner());
+        *held = held.saturating_sub(self.bytes);
+        HOLDING.set(HOLDING.get().saturating_sub(1));
+        self.budget.freed.notify_all();
+    }
+}
+
+fn scan_file(
+    tree: &Tree,
+    rules: &RuleSet,
+    v: &Visible,
+    deadline: Instant,
+    budget: &ContentBudget,
+) -> FileResult {
     let mut out = FileResult::default();
     let Some(node) = tree.nodes.get(v.node) else {
         return out;
@@ -169,6 +227,8 @@ fn scan_file(tree: &Tree, rules: &RuleSet, v: &Visible, deadline: Instant) -> Fi
         return out;
     }
     let needs_content = applicable.iter().any(|(r, _)| r.matcher().reads_content());
+    // Held until this file's rules are done (their analyses are of its size too).
+    let _admitted = needs_content.then(|| budget.admit(node.size));
     let mut content = Vec::new();
     if needs_content {
         if node.size > MAX_SCAN_BYTES {
