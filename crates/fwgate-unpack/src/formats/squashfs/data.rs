@@ -2,11 +2,12 @@
 //!
 //! Reading a block from the image must happen in order (it records the bytes used and goes
 //! through one `Fs`), but decoding it is a pure function of its bytes. So files are written in
-//! batches: the walk queues them ([`Batch::push`]); a flush reads the stored blocks of every
-//! small file in the batch, decodes them all in parallel (rayon), then writes the files in the
-//! order the walk found them. A large file is streamed instead, [`AHEAD`] blocks at a time,
-//! each group decoded in parallel. Memory stays bounded: a batch holds at most [`BATCH_BYTES`]
-//! of decoded data, and a large file at most `AHEAD` blocks.
+//! batches: the walk queues them ([`Batch::push`]); when a batch is full its small files'
+//! stored blocks are read and decoded on the pool (rayon) in the background, while the batch
+//! before it is written, in the order the walk found the files. A large file is streamed
+//! instead, [`AHEAD`] blocks at a time, each group decoded in parallel. Memory stays bounded:
+//! two batches of at most [`BATCH_BYTES`] of decoded data each, and `AHEAD` blocks of a large
+//! file.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
@@ -14,7 +15,7 @@ use std::rc::Rc;
 
 use rayon::prelude::*;
 
-use super::disk::{Fs, RawBlock, R, UNCOMPRESSED_BLOCK};
+use super::disk::{Comp, Fs, RawBlock, R, UNCOMPRESSED_BLOCK};
 use super::FileInode;
 use crate::handler::{Attrs, Output};
 use crate::Result;
@@ -47,10 +48,20 @@ pub(crate) struct Batch {
     jobs: Vec<Job>,
     /// Decoded bytes the small files and their fragment blocks will take.
     bytes: u64,
+    /// The previous batch, read and decoding on the other cores while this one fills; it is
+    /// written before this one, so files are written in the order the walk found them.
+    decoding: Option<InFlight>,
+}
+
+/// A batch whose blocks were read and are being decoded in the background.
+struct InFlight {
+    jobs: Vec<Job>,
+    plans: Vec<Option<Vec<Piece>>>,
+    decoded: std::sync::mpsc::Receiver<Vec<R<Vec<u8>>>>,
 }
 
 impl Batch {
-    /// Queues a file; writes the batch once it is full.
+    /// Queues a file; once the batch is full, starts decoding it and writes the one before.
     pub(crate) fn push(&mut self, fs: &mut Fs, out: &mut Output<'_>, job: Job) -> Result<()> {
         if let Job::File { inode, .. } = &job {
             if inode.size <= LARGE_FILE {
@@ -64,16 +75,25 @@ impl Batch {
         }
         self.jobs.push(job);
         if self.bytes >= BATCH_BYTES || self.jobs.len() >= BATCH_FILES {
-            self.flush(fs, out)?;
+            self.cut(fs, out)?;
         }
         Ok(())
     }
 
     /// Writes every queued file, in order.
     pub(crate) fn flush(&mut self, fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
+        self.cut(fs, out)?;
+        match self.decoding.take() {
+            Some(last) => last.write(fs, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads the queued small files' blocks (in order: reading records the bytes used),
+    /// starts decoding them on the pool, and writes the batch decoding before it.
+    fn cut(&mut self, fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
         let jobs = std::mem::take(&mut self.jobs);
         self.bytes = 0;
-        // Plan and read the small files' blocks in order, then decode them all at once.
         let mut plans: Vec<Option<Vec<Piece>>> = Vec::with_capacity(jobs.len());
         let mut reads = Reads::default();
         for job in &jobs {
@@ -85,8 +105,34 @@ impl Batch {
                 _ => plans.push(None),
             }
         }
-        let decoded = reads.decode(fs);
-        for (job, plan) in jobs.into_iter().zip(plans) {
+        let (send, decoded) = std::sync::mpsc::channel();
+        let (comp, bs, raw) = (fs.sb.comp, fs.sb.block_size, reads.raw);
+        rayon::spawn(move || {
+            let _ = send.send(decode_all(raw, comp, bs));
+        });
+        let next = InFlight {
+            jobs,
+            plans,
+            decoded,
+        };
+        match self.decoding.replace(next) {
+            Some(previous) => previous.write(fs, out),
+            None => Ok(()),
+        }
+    }
+}
+
+impl InFlight {
+    /// Waits for the batch's blocks and writes its files, in order.
+    fn write(self, fs: &mut Fs, out: &mut Output<'_>) -> Result<()> {
+        let decoded: Vec<R<Rc<[u8]>>> = self
+            .decoded
+            .recv()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.map(Rc::from))
+            .collect();
+        for (job, plan) in self.jobs.into_iter().zip(self.plans) {
             out.check_time()?;
             match job {
                 Job::Hardlink { name, target } => out.hardlink(&name, &target)?,
@@ -104,6 +150,13 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// Decodes stored blocks on all cores.
+fn decode_all(raw: Vec<R<RawBlock>>, comp: Comp, bs: u32) -> Vec<R<Vec<u8>>> {
+    raw.into_par_iter()
+        .map(|r| r.and_then(|b| b.decode(comp, bs)))
+        .collect()
 }
 
 /// One part of a file's contents.
@@ -187,15 +240,12 @@ impl Reads {
         pieces
     }
 
-    /// Decodes every block read, on all cores.
+    /// Decodes every block read, on all cores, and waits for them.
     fn decode(self, fs: &Fs) -> Vec<R<Rc<[u8]>>> {
-        let (comp, bs) = (fs.sb.comp, fs.sb.block_size);
-        let decoded: Vec<R<Vec<u8>>> = self
-            .raw
-            .into_par_iter()
-            .map(|r| r.and_then(|b| b.decode(comp, bs)))
-            .collect();
-        decoded.into_iter().map(|r| r.map(Rc::from)).collect()
+        decode_all(self.raw, fs.sb.comp, fs.sb.block_size)
+            .into_iter()
+            .map(|r| r.map(Rc::from))
+            .collect()
     }
 }
 
