@@ -22,7 +22,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bw=${BINWALK:-binwalk}
-for t in hyperfine /usr/bin/time "$bw" unsquashfs mksquashfs python3 bc; do
+sections=" ${*:-samples attacks big} "
+section() { case "$sections" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+need_bw=
+{ section samples || section attacks; } && need_bw=$bw
+for t in hyperfine /usr/bin/time $need_bw unsquashfs mksquashfs python3 bc; do
   command -v "$t" >/dev/null || { echo "bench.sh: $t is missing (apt-get install hyperfine time binwalk squashfs-tools)" >&2; exit 2; }
 done
 cargo build --release --quiet
@@ -52,9 +56,6 @@ binwalk_cmd() {
     *) echo "$bw -qMe --run-as=$(id -un) -C $work/b $1" ;;
   esac
 }
-
-sections=" ${*:-samples attacks big} "
-section() { case "$sections" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 if section samples; then
 printf '%-12s %-34s %12s %12s %8s\n' sample tool median_ms peak_MiB files
@@ -186,7 +187,7 @@ printf '|%s|%s|%s|%s|%s|%s|\n' ----------- -------------------------------------
 row() { # image label outdir command...
   local image=$1 label=$2 dir=$3; shift 3
   local cmd="rm -rf $work/o $work/b $work/u $work/ev; $*"
-  hyperfine --style none --ignore-failure --runs 3 --export-json "$work/h.json" "$cmd" >/dev/null 2>&1
+  hyperfine --style none --ignore-failure --runs "${BIG_RUNS:-3}" --export-json "$work/h.json" "$cmd" >/dev/null 2>&1
   local t m n same
   t=$(python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json")
   /usr/bin/time -f "%M" -o "$work/t" bash -c "$cmd" >/dev/null 2>&1 || true

@@ -363,6 +363,29 @@ build_formats_wrappers() { :; }
 # SquashFS: every compressor, both endians.
 build_formats_squashfs() { :; }
 
+# A raw flash dump: a SquashFS of the tree, erased flash (0xff) to the next 64 KiB, a program
+# (Debian's armhf /bin/true, from coreutils) where a vendor would put a standalone binary,
+# zero padding to the end of the erase block. The engine must find every part across the
+# padding and carve the ELF for the scanner.
+build_formats_dump() {
+  local deb=${COREUTILS_DEB:-}
+  if [ -z "$deb" ]; then
+    (cd "$work" && apt-get download -q "coreutils:$arch" >/dev/null)
+    deb=$(ls "$work"/coreutils_*_"$arch".deb)
+  fi
+  dpkg-deb -x "$deb" "$work/coreutils"
+  mksquashfs "$tree" "$work/dump.sqfs" -comp xz -noappend -no-progress -quiet >/dev/null
+  python3 - "$work/dump.sqfs" "$work/coreutils/bin/true" "$fmt/flash-dump.bin" <<'PY'
+import sys
+sqfs, elf = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+block = 0x10000
+up = lambda n: (n + block - 1) // block * block
+out = sqfs + b'\xff' * (up(len(sqfs)) - len(sqfs))
+out += elf + b'\x00' * (up(len(out) + len(elf)) - len(out) - len(elf))
+open(sys.argv[3], 'wb').write(out)
+PY
+}
+
 if want formats; then
   mkdir -p "$fmt"
   tree="$work/format-tree"
@@ -372,6 +395,7 @@ if want formats; then
   build_formats_fs
   build_formats_wrappers
   build_formats_squashfs
+  build_formats_dump
 fi
 
 (cd "$here" && sha256sum router.bin clean.bin legacy.bin hardened.bin > SHA256SUMS

@@ -430,7 +430,49 @@ fn committed_samples_match_their_sha256sums() {
         .args(["-c", "SHA256SUMS"])
         .current_dir(repo("firmware-samples")));
     assert!(o.status.success());
-    assert_eq!(stdout(&o).matches(": OK").count(), 4);
+    let listed = std::fs::read_to_string(repo("firmware-samples/SHA256SUMS"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(listed > 4, "{listed}");
+    assert_eq!(stdout(&o).matches(": OK").count(), listed);
+}
+
+/// Every sample under firmware-samples/formats/ holds the same small root file system
+/// (`make_tree` in build.sh), whose /etc/shadow gives root an empty password and whose rcS
+/// starts `telnetd -l /bin/sh`. Whatever the container (and however deep it nests), the scan
+/// must see through it to both, with nothing left unexamined.
+#[test]
+fn every_format_sample_is_seen_through_by_the_scan() {
+    let mut names: Vec<_> = std::fs::read_dir(repo("firmware-samples/formats"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".md"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in names {
+        let image = repo(&format!("firmware-samples/formats/{name}"));
+        let o = run(fwgate().arg("scan").arg(&image).args(["--format", "json"]));
+        assert_eq!(o.status.code(), Some(1), "{name}");
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report["problems"], serde_json::json!([]), "{name}");
+        let found = |rule: &str, path: &str| {
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule_id"] == rule && f["location"]["inner_path"] == path)
+        };
+        assert!(
+            found("FWG-CRED-001", "/etc/shadow"),
+            "{name}: empty root password"
+        );
+        assert!(
+            found("FWG-SVC-002", "/etc/init.d/rcS"),
+            "{name}: telnetd -l"
+        );
+    }
 }
 
 #[test]

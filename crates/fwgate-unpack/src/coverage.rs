@@ -125,7 +125,7 @@ pub fn classify_leaf(src: &Source, decompressed: bool) -> Option<Leaf> {
 
 /// The end of an ELF file as its headers give it: the furthest of the program header
 /// table, the segments' file contents and the section header table.
-fn elf_extent(src: &Source) -> Option<u64> {
+pub(crate) fn elf_extent(src: &Source) -> Option<u64> {
     let h = src.bytes(0, 64).ok()?;
     let wide = *h.get(4)? == 2;
     let be = *h.get(5)? == 2;

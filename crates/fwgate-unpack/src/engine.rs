@@ -290,6 +290,7 @@ impl Run<'_> {
                     }
                     continue;
                 }
+                Candidate::Handler(h) if h.raw_only() && (!item.raw || start == 0) => continue,
                 Candidate::Handler(h) => h,
             };
             let window = src.from(start);

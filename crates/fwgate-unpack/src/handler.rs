@@ -63,6 +63,12 @@ pub trait Handler: Sync {
     fn isolate(&self) -> bool {
         true
     }
+    /// Whether the format is a leaf looked for only inside what nothing names (the image and
+    /// raw payloads), past their first byte: never inside a file the device sees by name, and
+    /// never at offset 0, where the carved file is this format itself and is read as it is.
+    fn raw_only(&self) -> bool {
+        false
+    }
     /// Checks whether `src` (starting at the candidate's first byte) is this format.
     fn probe(&self, src: &Source) -> Option<Probe>;
     /// Extracts the container that starts at `src`'s first byte. Returns the bytes it

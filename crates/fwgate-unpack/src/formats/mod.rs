@@ -5,6 +5,7 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod elf;
 mod gzip;
 mod lzma;
 mod squashfs;
@@ -26,6 +27,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &xz::Xz,
     &lzma::Lzma,
     &zstd::Zstd,
+    &elf::Elf,
 ];
 
 /// Looks up a handler by id.
