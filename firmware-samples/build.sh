@@ -354,7 +354,25 @@ build_formats_archives() { :; }
 build_formats_flash() { :; }
 
 # Block file systems: ext2/3/4, CramFS, EROFS.
-build_formats_fs() { :; }
+build_formats_fs() {
+  # ext2/3/4: 1 KiB blocks, few inodes, pinned uuid, hash seed and time, so that the images
+  # are small and reproducible. ext3 needs a journal of at least 1024 blocks (the e2fsprogs
+  # minimum, in a file system of at least 2100 blocks), so it is the largest sample: 2.1 MB,
+  # almost all of it the zeroed journal.
+  local uuid=6f1b3c2a-5d4e-4f60-8a7b-9c0d1e2f3a4b seed=0b1c2d3e-4f50-4162-8374-95a6b7c8d9ea
+  local e2=(-q -F -b 1024 -N 64 -m 0 -U "$uuid" -E "hash_seed=$seed,root_owner=0:0" -d "$tree")
+  export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+  rm -f "$fmt/ext2.img" "$fmt/ext3.img" "$fmt/ext4.img" "$fmt/ext2-genext2fs.img"
+  mke2fs -t ext2 "${e2[@]}" "$fmt/ext2.img" 320
+  mke2fs -t ext3 -J size=1 "${e2[@]}" "$fmt/ext3.img" 2100
+  mke2fs -t ext4 -O ^has_journal,inline_data "${e2[@]}" "$fmt/ext4.img" 320
+  unset E2FSPROGS_FAKE_TIME
+  # genext2fs: another writer of ext2 (no resize inode, its own layout).
+  genext2fs -N 64 -b 320 -m 0 -f -d "$tree" "$fmt/ext2-genext2fs.img"
+  # CramFS: zlib blocks, holes, devices.
+  mkfs.cramfs -z -N little "$tree" "$fmt/cramfs.img"
+  mkfs.cramfs -z -N big "$tree" "$fmt/cramfs-be.img"
+}
 
 # Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,
 # S-record, zlib, bzip2, lz4 (frame and legacy), lzo.

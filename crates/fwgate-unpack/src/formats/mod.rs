@@ -5,6 +5,7 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod ext;
 mod gzip;
 mod lzma;
 mod squashfs;
@@ -22,6 +23,7 @@ pub use unsupported::{Recogniser, RECOGNISERS};
 pub static HANDLERS: &[&dyn Handler] = &[
     &uimage::UImage,
     &squashfs::Squashfs,
+    &ext::Ext,
     &gzip::Gzip,
     &xz::Xz,
     &lzma::Lzma,

@@ -67,14 +67,6 @@ macro_rules! recogniser {
 /// Every recognised-but-unsupported format.
 pub static RECOGNISERS: &[Recogniser] = &[
     recogniser!(
-        "ext",
-        "ext2/3/4 file system",
-        [&[0x53, 0xef]],
-        1080,
-        2048,
-        ext
-    ),
-    recogniser!(
         "jffs2",
         "JFFS2 flash file system",
         [
@@ -175,36 +167,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
     ),
     recogniser!("trx", "Broadcom TRX firmware header", [b"HDR0"], 0, 28, trx),
 ];
-
-fn ext(h: &[u8]) -> Option<(u64, String)> {
-    let sb = h.get(1024..1024 + 100)?;
-    let inodes = le32(sb, 0)?;
-    let blocks = le32(sb, 4)?;
-    let first = le32(sb, 20)?;
-    let log = le32(sb, 24)?;
-    let per_group = le32(sb, 32)?;
-    let inodes_per_group = le32(sb, 40)?;
-    let state = le16(sb, 58)?;
-    let errors = le16(sb, 60)?;
-    let rev = le32(sb, 76)?;
-    let ok = inodes > 0
-        && blocks > 0
-        && first <= 1
-        && log <= 6
-        && per_group > 0
-        && per_group % 8 == 0
-        && inodes_per_group > 0
-        && (1..=7).contains(&state)
-        && (1..=3).contains(&errors)
-        && rev <= 1;
-    ok.then(|| {
-        let bs = 1024u64 << log;
-        (
-            u64::from(blocks) * bs,
-            format!("ext2/3/4 file system, {blocks} blocks of {bs} bytes"),
-        )
-    })
-}
 
 /// JFFS2's header CRC: the kernel's `crc32(0, …)`, i.e. CRC-32 without the final inversion.
 fn jffs2_crc(b: &[u8]) -> u32 {
