@@ -5,6 +5,7 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod cramfs;
 mod ext;
 mod gzip;
 mod lzma;
@@ -24,6 +25,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &uimage::UImage,
     &squashfs::Squashfs,
     &ext::Ext,
+    &cramfs::Cramfs,
     &gzip::Gzip,
     &xz::Xz,
     &lzma::Lzma,

@@ -81,14 +81,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         12,
         jffs2
     ),
-    recogniser!(
-        "cramfs",
-        "CramFS file system",
-        [&[0x45, 0x3d, 0xcd, 0x28], &[0x28, 0xcd, 0x3d, 0x45]],
-        0,
-        64,
-        cramfs
-    ),
     recogniser!("ubi", "UBI flash image", [b"UBI#"], 0, 64, ubi),
     recogniser!(
         "ubifs",
@@ -183,12 +175,6 @@ fn jffs2(h: &[u8]) -> Option<(u64, String)> {
     let endian = if le { "little" } else { "big" };
     ((12..1 << 24).contains(&totlen) && jffs2_crc(&h[..8]) == crc)
         .then(|| (0, format!("JFFS2 file system ({endian}-endian)")))
-}
-
-fn cramfs(h: &[u8]) -> Option<(u64, String)> {
-    let le = h.first() == Some(&0x45);
-    let size = if le { le32(h, 4)? } else { be32(h, 4)? };
-    (h.get(16..32)? == b"Compressed ROMFS").then(|| (u64::from(size), "CramFS file system".into()))
 }
 
 fn ubi(h: &[u8]) -> Option<(u64, String)> {
