@@ -366,12 +366,24 @@ build_formats_fs() {
   mke2fs -t ext2 "${e2[@]}" "$fmt/ext2.img" 320
   mke2fs -t ext3 -J size=1 "${e2[@]}" "$fmt/ext3.img" 2100
   mke2fs -t ext4 -O ^has_journal,inline_data "${e2[@]}" "$fmt/ext4.img" 320
+  # mke2fs -d copies each file's ctime (which no one can set) and atime (which reading it for
+  # the previous image moved): pin both in every inode in use.
+  local img n cmds="$work/ext-ctime.cmds"
+  for img in ext2 ext3 ext4; do
+    : > "$cmds"
+    for n in $(seq 1 64); do
+      if debugfs -R "testi <$n>" "$fmt/$img.img" 2>/dev/null | grep -q "in use"; then
+        printf 'sif <%s> ctime @%s\nsif <%s> atime @%s\n' "$n" "$SOURCE_DATE_EPOCH" "$n" "$SOURCE_DATE_EPOCH" >> "$cmds"
+      fi
+    done
+    debugfs -w -f "$cmds" "$fmt/$img.img" >/dev/null 2>&1
+  done
   unset E2FSPROGS_FAKE_TIME
   # genext2fs: another writer of ext2 (no resize inode, its own layout).
   genext2fs -N 64 -b 320 -m 0 -f -d "$tree" "$fmt/ext2-genext2fs.img"
-  # CramFS: zlib blocks, holes, devices.
-  mkfs.cramfs -z -N little "$tree" "$fmt/cramfs.img"
-  mkfs.cramfs -z -N big "$tree" "$fmt/cramfs-be.img"
+  # CramFS: zlib blocks, devices (not -z: fsck.cramfs refuses the holes flag).
+  mkfs.cramfs -N little "$tree" "$fmt/cramfs.img"
+  mkfs.cramfs -N big "$tree" "$fmt/cramfs-be.img"
 }
 
 # Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,
