@@ -6,3 +6,470 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::fidelity::{assert_same_tree, extracted, listing, reference};
+use fwgate_unpack::{unpack, Limits, NodeKind, Tree};
+
+fn sample(name: &str) -> PathBuf {
+    common::sample(&format!("formats/{name}"))
+}
+
+/// Unpacks `image` into `dir/out`.
+fn unpack_into(image: &Path, dir: &Path) -> Tree {
+    unpack(image, &dir.join("out"), Limits::default()).unwrap()
+}
+
+fn problems(tree: &Tree) -> String {
+    tree.problems
+        .iter()
+        .map(|p| p.message.clone())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// --- ext2/3/4 against debugfs ---------------------------------------------------------------
+
+/// What `debugfs -R "stat PATH"` says of one inode: its number, mode (with set-id bits),
+/// owner and, for a device, its number.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+    inode: u64,
+    mode: u32,
+    owner: String,
+    device: Option<(u32, u32)>,
+    size: u64,
+    inline: bool,
+}
+
+fn debugfs_stat(debugfs: &Path, image: &Path, path: &str) -> Stat {
+    let o = Command::new(debugfs)
+        .arg("-R")
+        .arg(format!("stat \"{path}\""))
+        .arg(image)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let field = |name: &str| -> Option<String> {
+        let at = text.find(name)? + name.len();
+        text[at..].split_whitespace().next().map(str::to_string)
+    };
+    let device = field("Device major/minor number:").map(|d| {
+        let (a, b) = d.split_once(':').unwrap();
+        (a.parse().unwrap(), b.parse().unwrap())
+    });
+    Stat {
+        inode: field("Inode:")
+            .unwrap_or_else(|| panic!("{path}: {text}"))
+            .parse()
+            .unwrap(),
+        mode: u32::from_str_radix(&field("Mode:").unwrap(), 8).unwrap(),
+        owner: format!("{}:{}", field("User:").unwrap(), field("Group:").unwrap()),
+        device,
+        size: field("Size:").unwrap().parse().unwrap(),
+        inline: text.contains("Size of inline data"),
+    }
+}
+
+/// Compares fwgate's extraction of an ext image with debugfs: contents, types and link
+/// targets with `rdump` (which makes no device nodes and drops set-id bits), then every
+/// node's mode, owner, device number and inode (hard links) with `stat`.
+fn ext_matches_debugfs(name: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample(name);
+    let tree = unpack_into(&image, tmp.path());
+    assert!(tree.is_complete(), "{name}: {}", problems(&tree));
+    let base = "ext@0x0";
+    let rd = tmp.path().join("rdump");
+    fs::create_dir_all(&rd).unwrap();
+    let Some(()) = reference(
+        "debugfs",
+        &[
+            "-R",
+            &format!("rdump / {}", rd.display()),
+            image.to_str().unwrap(),
+        ],
+        tmp.path(),
+    ) else {
+        return;
+    };
+    let debugfs = common::peer("debugfs").unwrap();
+    // debugfs 1.47 dumps an inline-data file as its whole inline area (60 bytes and more),
+    // not the i_size bytes the kernel serves: cut its copy to the size `stat` gives.
+    for n in tree.nodes.iter().filter(|n| n.kind == NodeKind::File) {
+        let st = debugfs_stat(&debugfs, &image, &n.origin.inner_path);
+        let copy = rd.join(n.origin.inner_path.trim_start_matches('/'));
+        if st.inline && fs::metadata(&copy).unwrap().len() > st.size {
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&copy)
+                .unwrap()
+                .set_len(st.size)
+                .unwrap();
+        }
+    }
+    let ours = extracted(&tree, base);
+    let theirs = listing(&rd);
+    let files: BTreeMap<_, _> = ours
+        .files
+        .iter()
+        .filter(|(_, v)| *v != "special")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(files, theirs, "{name}: contents, types and link targets");
+    assert!(files.len() >= 20, "{name}: only {} entries", files.len());
+
+    let mut inodes: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut specials = 0;
+    for n in &tree.nodes {
+        let Some(rel) = n.path.strip_prefix(base).and_then(|r| r.strip_prefix('/')) else {
+            continue;
+        };
+        let st = debugfs_stat(&debugfs, &image, &n.origin.inner_path);
+        if n.kind != NodeKind::Symlink {
+            assert_eq!(n.mode, st.mode, "{name}: mode of {rel}");
+        }
+        assert_eq!(
+            format!("{}:{}", n.uid.unwrap(), n.gid.unwrap()),
+            st.owner,
+            "{name}: owner of {rel}"
+        );
+        if n.kind == NodeKind::Special {
+            specials += 1;
+            let d = n.device.unwrap();
+            if let Some(dev) = st.device {
+                assert_eq!((d.major, d.minor), dev, "{name}: device {rel}");
+            }
+        }
+        if n.kind == NodeKind::File {
+            inodes.entry(st.inode).or_default().push(rel.to_string());
+            let first = n.hardlink.clone().unwrap_or_else(|| n.path.clone());
+            groups.entry(first).or_default().push(rel.to_string());
+        }
+    }
+    let mut a: Vec<_> = inodes.into_values().collect();
+    let mut b: Vec<_> = groups.into_values().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "{name}: hard links (files sharing an inode)");
+    assert!(a.iter().any(|g| g.len() == 2), "{name}: no hard link seen");
+    if common::fidelity::is_root() {
+        assert_eq!(specials, 3, "{name}: the device nodes and the fifo");
+    }
+}
+
+#[test]
+fn ext2_matches_debugfs() {
+    ext_matches_debugfs("ext2.img");
+}
+
+#[test]
+fn ext2_by_genext2fs_matches_debugfs() {
+    ext_matches_debugfs("ext2-genext2fs.img");
+}
+
+#[test]
+fn ext3_matches_debugfs() {
+    ext_matches_debugfs("ext3.img");
+}
+
+#[test]
+fn ext4_matches_debugfs() {
+    ext_matches_debugfs("ext4.img");
+}
+
+/// The samples divide into the file system and zero padding (its free blocks), nothing
+/// unknown: the used ranges leave only free blocks to the engine.
+#[test]
+fn ext_free_blocks_are_padding_and_nothing_else() {
+    for name in ["ext2.img", "ext3.img", "ext4.img", "ext2-genext2fs.img"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = unpack_into(&sample(name), tmp.path());
+        let kinds: Vec<String> = tree
+            .regions
+            .iter()
+            .filter(|r| r.file.is_empty())
+            .map(|r| format!("{:?}", r.kind))
+            .collect();
+        assert!(
+            kinds.iter().any(|k| k.contains("Padding")),
+            "{name}: {kinds:?}"
+        );
+        assert!(
+            kinds
+                .iter()
+                .all(|k| k.contains("Padding") || k.contains("Container")),
+            "{name}: {kinds:?}"
+        );
+    }
+}
+
+// --- CramFS against fsck.cramfs -------------------------------------------------------------
+
+fn cramfs_matches_fsck(name: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample(name);
+    let tree = unpack_into(&image, tmp.path());
+    assert!(tree.is_complete(), "{name}: {}", problems(&tree));
+    let x = tmp.path().join("x");
+    let Some(()) = reference(
+        "fsck.cramfs",
+        &[
+            &format!("--extract={}", x.display()),
+            image.to_str().unwrap(),
+        ],
+        tmp.path(),
+    ) else {
+        return;
+    };
+    assert_same_tree(&tree, "cramfs@0x0", &x, name);
+    let ours = extracted(&tree, "cramfs@0x0");
+    assert!(ours.files.len() >= 20, "{name}: {}", ours.files.len());
+    // The 8-bit gid: 1000 is stored as 232.
+    assert_eq!(ours.owners["www/cgi-bin/status.cgi"], "1000:232");
+}
+
+#[test]
+fn cramfs_little_endian_matches_fsck_cramfs() {
+    cramfs_matches_fsck("cramfs.img");
+}
+
+#[test]
+fn cramfs_big_endian_matches_fsck_cramfs() {
+    cramfs_matches_fsck("cramfs-be.img");
+}
+
+// --- hostile images, crafted from the samples -----------------------------------------------
+
+fn le16(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn put16(b: &mut [u8], at: usize, v: u16) {
+    b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Where the ext directory entry named `name` starts (its inode field).
+fn ext_entry(img: &[u8], name: &str) -> usize {
+    let n = name.as_bytes();
+    (8..img.len() - n.len())
+        .find(|&p| {
+            &img[p..p + n.len()] == n && img[p - 2] as usize == n.len() && le32(img, p - 8) != 0
+        })
+        .unwrap_or_else(|| panic!("no entry {name}"))
+        - 8
+}
+
+/// Where inode `n` of an ext image starts.
+fn ext_inode(img: &[u8], n: u32) -> usize {
+    let sb = 1024;
+    let bs = 1024usize << le32(img, sb + 24);
+    let isize = le16(img, sb + 88);
+    let ipg = le32(img, sb + 40);
+    let desc = if le32(img, sb + 96) & 0x80 != 0 {
+        le16(img, sb + 0xfe)
+    } else {
+        32
+    };
+    let first = le32(img, sb + 20) as usize;
+    let g = ((n - 1) / ipg) as usize;
+    let table = le32(img, (first + 1) * bs + g * desc + 8) as usize;
+    table * bs + ((n - 1) % ipg) as usize * isize
+}
+
+/// Unpacks crafted bytes; checks nothing landed outside the output directory.
+fn unpack_crafted(bytes: &[u8]) -> (tempfile::TempDir, Tree) {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("crafted.img");
+    fs::write(&img, bytes).unwrap();
+    let tree = unpack_into(&img, tmp.path());
+    let mut names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["crafted.img", "out"],
+        "something written outside the output"
+    );
+    (tmp, tree)
+}
+
+fn has_node(tree: &Tree, inner: &str) -> bool {
+    tree.nodes.iter().any(|n| n.origin.inner_path == inner)
+}
+
+fn assert_problem(tree: &Tree, words: &[&str]) {
+    let all = problems(tree);
+    assert!(
+        tree.problems
+            .iter()
+            .any(|p| words.iter().all(|w| p.message.contains(w))),
+        "no problem with {words:?} in:\n{all}"
+    );
+}
+
+#[test]
+fn ext_directory_loop_is_a_problem_and_the_rest_is_kept() {
+    let mut img = fs::read(sample("ext2.img")).unwrap();
+    let e = ext_entry(&img, "deep");
+    put32(&mut img, e, 2); // /usr/lib/deep -> the root directory
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["/usr/lib/deep", "second time"]);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/libfake.so"));
+}
+
+#[test]
+fn ext_block_pointer_past_the_image_is_a_problem() {
+    let mut img = fs::read(sample("ext2.img")).unwrap();
+    let ino = le32(&img, ext_entry(&img, "inittab"));
+    let at = ext_inode(&img, ino);
+    put32(&mut img, at + 0x28, 0x00ff_ffff);
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["inittab", "outside the file system"]);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/etc/shadow"));
+}
+
+/// libfake.so's extent root in the ext4 sample, rewritten by `patch`.
+fn ext4_with_extents(patch: impl FnOnce(&mut Vec<u8>, usize)) -> Tree {
+    let mut img = fs::read(sample("ext4.img")).unwrap();
+    let ino = le32(&img, ext_entry(&img, "libfake.so"));
+    let at = ext_inode(&img, ino) + 0x28;
+    assert_eq!(le16(&img, at), 0xf30a, "libfake.so has extents");
+    patch(&mut img, at);
+    let (_t, tree) = unpack_crafted(&img);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/deep/er/numbers.txt"));
+    tree
+}
+
+#[test]
+fn ext_extent_tree_that_loops_is_a_problem() {
+    let tree = ext4_with_extents(|img, root| {
+        // Root of depth 2 -> block 300, an index node of depth 1 pointing at itself.
+        let x = 300usize;
+        put16(img, root + 2, 1);
+        put16(img, root + 6, 2);
+        put32(img, root + 12, 0);
+        put32(img, root + 16, x as u32);
+        put16(img, root + 20, 0);
+        let b = x * 1024;
+        for (i, v) in [0xf30a, 1, 84, 1].iter().enumerate() {
+            put16(img, b + i * 2, *v);
+        }
+        put32(img, b + 12, 0);
+        put32(img, b + 16, x as u32);
+        put16(img, b + 20, 0);
+    });
+    assert_problem(&tree, &["libfake.so", "loop"]);
+}
+
+#[test]
+fn ext_extent_tree_too_deep_is_a_problem() {
+    let tree = ext4_with_extents(|img, root| put16(img, root + 6, 6));
+    assert_problem(&tree, &["libfake.so", "too deep"]);
+}
+
+#[test]
+fn ext_superblock_with_a_huge_inode_count_is_refused() {
+    let mut img = fs::read(sample("ext2.img")).unwrap();
+    put32(&mut img, 1024, 0xffff_ffff);
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["inodes"]);
+    assert!(!has_node(&tree, "/etc/passwd"));
+}
+
+#[test]
+fn ext_superblock_with_a_huge_block_size_is_not_read() {
+    let mut img = fs::read(sample("ext2.img")).unwrap();
+    put32(&mut img, 1024 + 24, 20);
+    let (_t, tree) = unpack_crafted(&img);
+    assert!(!tree.is_complete(), "the bytes must not pass as examined");
+    assert!(!has_node(&tree, "/etc/passwd"));
+}
+
+#[test]
+fn ext_unsupported_incompatible_feature_is_named() {
+    let mut img = fs::read(sample("ext2.img")).unwrap();
+    let f = le32(&img, 1024 + 96);
+    put32(&mut img, 1024 + 96, f | 0x10); // meta_bg
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["meta_bg"]);
+}
+
+/// The entry named by `path` in a little-endian CramFS image: where its inode starts.
+fn cramfs_entry(img: &[u8], path: &str) -> usize {
+    let (mut size, mut off) = (
+        (le32(img, 68) & 0xff_ffff) as usize,
+        (le32(img, 72) >> 6) as usize * 4,
+    );
+    let mut found = 0;
+    for part in path.trim_start_matches('/').split('/') {
+        let mut at = off;
+        loop {
+            assert!(at < off + size, "no {part} in {path}");
+            let nl = (le32(img, at + 8) & 0x3f) as usize * 4;
+            let name = &img[at + 12..at + 12 + nl];
+            let name = &name[..name.iter().position(|&c| c == 0).unwrap_or(nl)];
+            if name == part.as_bytes() {
+                found = at;
+                size = (le32(img, at + 4) & 0xff_ffff) as usize;
+                off = (le32(img, at + 8) >> 6) as usize * 4;
+                break;
+            }
+            at += 12 + nl;
+        }
+    }
+    found
+}
+
+fn cramfs_set_offset(img: &mut [u8], entry: usize, offset: u32) {
+    let w = le32(img, entry + 8);
+    put32(img, entry + 8, (w & 0x3f) | (offset / 4) << 6);
+}
+
+#[test]
+fn cramfs_directory_inside_the_superblock_is_a_problem() {
+    let mut img = fs::read(sample("cramfs.img")).unwrap();
+    let e = cramfs_entry(&img, "/etc");
+    cramfs_set_offset(&mut img, e, 16);
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["/etc", "outside the image's data"]);
+    assert_problem(&tree, &["CRC"]);
+    assert!(has_node(&tree, "/usr/lib/libfake.so"));
+}
+
+#[test]
+fn cramfs_directory_cycle_is_a_problem() {
+    let mut img = fs::read(sample("cramfs.img")).unwrap();
+    let e = cramfs_entry(&img, "/usr/lib/deep");
+    cramfs_set_offset(&mut img, e, 76); // the root directory's entries
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["/usr/lib/deep", "cycle"]);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/libfake.so"));
+}
+
+#[test]
+fn cramfs_decreasing_block_table_is_a_problem() {
+    let mut img = fs::read(sample("cramfs.img")).unwrap();
+    let e = cramfs_entry(&img, "/usr/lib/libfake.so");
+    let table = (le32(&img, e + 8) >> 6) as usize * 4;
+    let first = le32(&img, table);
+    put32(&mut img, table + 4, first - 8);
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["libfake.so", "decreasing"]);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/deep/er/numbers.txt"));
+}
