@@ -384,6 +384,8 @@ build_formats_fs() {
   # CramFS: zlib blocks, devices (not -z: fsck.cramfs refuses the holes flag).
   mkfs.cramfs -N little "$tree" "$fmt/cramfs.img"
   mkfs.cramfs -N big "$tree" "$fmt/cramfs-be.img"
+  # EROFS, uncompressed (plain and tail-inline layouts): fwgate does not decode its lz4 yet.
+  mkfs.erofs --quiet -T "$SOURCE_DATE_EPOCH" -U "$uuid" "$fmt/erofs.img" "$tree"
 }
 
 # Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,

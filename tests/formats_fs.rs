@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::fidelity::{assert_same_tree, extracted, listing, reference};
+use common::fidelity::{assert_same_tree, extracted, listing, modes, reference};
 use fwgate_unpack::{unpack, Limits, NodeKind, Tree};
 
 fn sample(name: &str) -> PathBuf {
@@ -472,4 +472,100 @@ fn cramfs_decreasing_block_table_is_a_problem() {
     let (_t, tree) = unpack_crafted(&img);
     assert_problem(&tree, &["libfake.so", "decreasing"]);
     assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/deep/er/numbers.txt"));
+}
+
+// --- EROFS against fsck.erofs ---------------------------------------------------------------
+
+#[test]
+fn erofs_matches_fsck_erofs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = sample("erofs.img");
+    let tree = unpack_into(&image, tmp.path());
+    assert!(tree.is_complete(), "{}", problems(&tree));
+    let x = tmp.path().join("x");
+    let Some(()) = reference(
+        "fsck.erofs",
+        &[
+            &format!("--extract={}", x.display()),
+            image.to_str().unwrap(),
+        ],
+        tmp.path(),
+    ) else {
+        return;
+    };
+    // fsck.erofs (1.5) clears set-id bits when it extracts (it changes the owner after the
+    // mode): compare everything else, and the set-id bit with the inode's own mode.
+    let ours = extracted(&tree, "erofs@0x0");
+    assert_eq!(ours.files, listing(&x), "contents, types and link targets");
+    assert!(ours.files.len() >= 20, "{}", ours.files.len());
+    let theirs = modes(&x);
+    for (k, v) in &ours.modes {
+        assert_eq!(v & 0o1777, theirs[k] & 0o1777, "mode of {k}");
+    }
+    let img = fs::read(&image).unwrap();
+    let nid = {
+        // dump.erofs names the inode: read its mode from the image directly.
+        let o = Command::new("dump.erofs")
+            .args(["--path=/bin/suid-helper"])
+            .arg(&image)
+            .output();
+        o.ok().and_then(|o| {
+            let t = String::from_utf8_lossy(&o.stdout).into_owned();
+            let at = t.find("NID: ")? + 5;
+            t[at..].split_whitespace().next()?.parse::<usize>().ok()
+        })
+    };
+    if let Some(nid) = nid {
+        assert_eq!(le16(&img, nid * 32 + 4) & 0o7777, 0o4755);
+    }
+    assert_eq!(ours.modes["bin/suid-helper"], 0o4755);
+    if common::fidelity::is_root() {
+        assert_eq!(ours.owners, common::fidelity::owners(&x), "owners");
+    }
+    let link = tree
+        .nodes
+        .iter()
+        .find(|n| n.origin.inner_path == "/etc/passwd.hardlink")
+        .unwrap();
+    assert!(link.hardlink.is_some(), "one inode, two names: a hard link");
+}
+
+/// Where the entry `i` of the /usr/lib directory of the EROFS sample is: its names, sorted
+/// and packed after five 12-byte entries, are `...deeplibfake.sozero-length`.
+fn erofs_usr_lib_entry(img: &[u8], i: usize) -> usize {
+    let names = b"...deeplibfake.sozero-length";
+    let at = img.windows(names.len()).position(|w| w == names).unwrap();
+    let start = at - 5 * 12;
+    assert_eq!(le16(img, start + 8), 60, "the first name offset");
+    start + i * 12
+}
+
+#[test]
+fn erofs_directory_loop_and_nid_past_the_image_are_problems() {
+    let mut img = fs::read(sample("erofs.img")).unwrap();
+    let root = le16(&img, 1024 + 14) as u64;
+    // /usr/lib/deep -> the root directory; /usr/lib/zero-length -> a nid past the image.
+    let deep = erofs_usr_lib_entry(&img, 2);
+    img[deep..deep + 8].copy_from_slice(&root.to_le_bytes());
+    let zero = erofs_usr_lib_entry(&img, 4);
+    img[zero..zero + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["/usr/lib/deep", "second time"]);
+    assert_problem(&tree, &["/usr/lib/zero-length"]);
+    assert!(has_node(&tree, "/etc/passwd") && has_node(&tree, "/usr/lib/libfake.so"));
+}
+
+#[test]
+fn erofs_bad_checksum_and_compressed_file_are_problems() {
+    let mut img = fs::read(sample("erofs.img")).unwrap();
+    img[1024 + 64] ^= 0x20; // the volume name: covered by the superblock checksum
+                            // libfake.so's inode says "compressed" (layout 1): a problem naming it, not garbage.
+    let e = erofs_usr_lib_entry(&img, 3);
+    let nid = u64::from_le_bytes(img[e..e + 8].try_into().unwrap()) as usize;
+    let f = le16(&img, nid * 32);
+    put16(&mut img, nid * 32, ((f & !0xe) | (1 << 1)) as u16);
+    let (_t, tree) = unpack_crafted(&img);
+    assert_problem(&tree, &["checksum"]);
+    assert_problem(&tree, &["libfake.so", "compressed"]);
+    assert!(has_node(&tree, "/etc/passwd"));
 }

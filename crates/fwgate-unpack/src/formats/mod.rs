@@ -6,6 +6,7 @@
 //! exercised by a committed sample.
 
 mod cramfs;
+mod erofs;
 mod ext;
 mod gzip;
 mod lzma;
@@ -26,6 +27,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &squashfs::Squashfs,
     &ext::Ext,
     &cramfs::Cramfs,
+    &erofs::Erofs,
     &gzip::Gzip,
     &xz::Xz,
     &lzma::Lzma,

@@ -98,14 +98,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         96,
         squashfs_other
     ),
-    recogniser!(
-        "erofs",
-        "EROFS file system",
-        [&[0xe2, 0xe1, 0xf5, 0xe0]],
-        1024,
-        1040,
-        erofs
-    ),
     recogniser!("romfs", "romfs file system", [b"-rom1fs-"], 0, 512, romfs),
     recogniser!("tar", "tar archive", [b"ustar"], 257, 512, tar),
     recogniser!(
@@ -227,13 +219,6 @@ fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
         used,
         format!("SquashFS {major}.x ({endian}-endian, magic \"{magic}\")"),
     ))
-}
-
-fn erofs(h: &[u8]) -> Option<(u64, String)> {
-    let bits = *h.get(1024 + 12)?;
-    (9..=16)
-        .contains(&bits)
-        .then(|| (0, "EROFS file system".into()))
 }
 
 fn romfs(h: &[u8]) -> Option<(u64, String)> {
