@@ -332,7 +332,7 @@ impl Fs {
             ));
         }
         let bs = self.sb.block_size;
-        let at = b * bs;
+        let at = b.saturating_mul(bs);
         let data = self
             .src
             .exact(at, bs as usize)
@@ -346,7 +346,11 @@ impl Fs {
         let bs = self.sb.block_size;
         let end = b.saturating_add(n).min(self.sb.blocks);
         if b < end {
-            self.used.add(b * bs, (end * bs).min(self.src.len()));
+            let len = self.src.len();
+            self.used.add(
+                b.saturating_mul(bs).min(len),
+                end.saturating_mul(bs).min(len),
+            );
         }
     }
 
@@ -359,7 +363,9 @@ impl Fs {
             return Err(format!("group {g} does not exist"));
         }
         let ds = self.sb.desc_size;
-        let at = (self.sb.first_data_block + 1) * self.sb.block_size + g * ds;
+        let at = (self.sb.first_data_block + 1)
+            .saturating_mul(self.sb.block_size)
+            .saturating_add(g.saturating_mul(ds));
         let d = self
             .src
             .exact(at, ds as usize)
@@ -390,15 +396,22 @@ impl Fs {
     pub fn mark_groups(&mut self, check_time: &mut dyn FnMut() -> bool) -> R<()> {
         let bs = self.sb.block_size;
         let groups = self.sb.groups();
-        let gdt = (groups * self.sb.desc_size).div_ceil(bs);
+        let gdt = groups.saturating_mul(self.sb.desc_size).div_ceil(bs);
         let itable = (u64::from(self.sb.inodes_per_group) * self.sb.inode_size).div_ceil(bs);
         for g in 0..groups {
             if !check_time() {
                 return Err("deadline reached while reading group descriptors".into());
             }
-            let start = self.sb.first_data_block + g * self.sb.blocks_per_group;
+            let start = self
+                .sb
+                .first_data_block
+                .saturating_add(g.saturating_mul(self.sb.blocks_per_group));
+            if start.saturating_mul(bs) >= self.src.len() {
+                // A truncated image: the groups past its end hold nothing to read.
+                break;
+            }
             if self.sb.has_backup(g) {
-                self.mark(start, 1 + gdt + self.sb.reserved_gdt);
+                self.mark(start, gdt.saturating_add(1 + self.sb.reserved_gdt));
             }
             let d = self.group(g)?;
             self.mark(d.block_bitmap, 1);
