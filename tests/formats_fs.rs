@@ -79,8 +79,12 @@ fn debugfs_stat(debugfs: &Path, image: &Path, path: &str) -> Stat {
 /// targets with `rdump` (which makes no device nodes and drops set-id bits), then every
 /// node's mode, owner, device number and inode (hard links) with `stat`.
 fn ext_matches_debugfs(name: &str) {
+    ext_image_matches_debugfs(&sample(name), name);
+}
+
+fn ext_image_matches_debugfs(image: &Path, name: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let image = sample(name);
+    let image = image.to_path_buf();
     let tree = unpack_into(&image, tmp.path());
     assert!(tree.is_complete(), "{name}: {}", problems(&tree));
     let base = "ext@0x0";
@@ -181,6 +185,151 @@ fn ext3_matches_debugfs() {
 #[test]
 fn ext4_matches_debugfs() {
     ext_matches_debugfs("ext4.img");
+}
+
+/// A tree that exercises the ext layouts: a directory of 300 entries (an htree), a file that
+/// needs double-indirect blocks at 1 KiB, a sparse file, a slow symlink, owners above 65535,
+/// a device number in the new encoding, set-id bits, a hard link.
+fn ext_rich_tree(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(root.join("many")).unwrap();
+    fs::create_dir_all(root.join("dev")).unwrap();
+    fs::create_dir_all(root.join("etc")).unwrap();
+    for i in 0..300 {
+        fs::write(
+            root.join(format!("many/entry-with-a-longish-name-{i:03}")),
+            format!("{i}\n"),
+        )
+        .unwrap();
+    }
+    let big: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    fs::write(root.join("big"), &big).unwrap();
+    let sparse = fs::File::create(root.join("sparse")).unwrap();
+    sparse.set_len(1 << 20).unwrap();
+    drop(sparse);
+    fs::OpenOptions::new()
+        .append(true)
+        .open(root.join("sparse"))
+        .map(|mut f| std::io::Write::write_all(&mut f, b"tail\n"))
+        .unwrap()
+        .unwrap();
+    std::os::unix::fs::symlink("a/".repeat(50) + "target", root.join("slow-link")).unwrap();
+    fs::write(root.join("etc/shadow"), "root::19000:0:99999:7:::\n").unwrap();
+    fs::hard_link(root.join("etc/shadow"), root.join("etc/shadow.bak")).unwrap();
+    fs::write(root.join("suid"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(root.join("suid"), fs::Permissions::from_mode(0o4755)).unwrap();
+    if common::fidelity::is_root() {
+        std::os::unix::fs::chown(root.join("big"), Some(70_000), Some(70_001)).unwrap();
+        for (name, kind, major, minor) in [
+            ("console", "c", 5, 1),
+            ("wide", "c", 300, 70_000),
+            ("mtd", "b", 31, 0),
+        ] {
+            let o = Command::new("mknod")
+                .arg(root.join("dev").join(name))
+                .args([kind, &major.to_string(), &minor.to_string()])
+                .status()
+                .unwrap();
+            assert!(o.success());
+        }
+    }
+}
+
+/// mke2fs and genext2fs images of the rich tree, in several layouts, against debugfs.
+#[test]
+fn ext_layouts_made_by_mke2fs_and_genext2fs_match_debugfs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    ext_rich_tree(&root);
+    let r = root.to_str().unwrap();
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "mke2fs",
+            &["-t", "ext2", "-b", "1024", "-d", r, "IMG", "8192"],
+        ),
+        (
+            "mke2fs",
+            &[
+                "-t",
+                "ext2",
+                "-b",
+                "4096",
+                "-O",
+                "^dir_index",
+                "-d",
+                r,
+                "IMG",
+                "2048",
+            ],
+        ),
+        (
+            "mke2fs",
+            &["-t", "ext3", "-b", "4096", "-d", r, "IMG", "4096"],
+        ),
+        ("mke2fs", &["-t", "ext4", "-d", r, "IMG", "4096"]),
+        (
+            "mke2fs",
+            &[
+                "-t",
+                "ext4",
+                "-b",
+                "1024",
+                "-O",
+                "inline_data,^has_journal",
+                "-I",
+                "512",
+                "-d",
+                r,
+                "IMG",
+                "8192",
+            ],
+        ),
+        (
+            "mke2fs",
+            &[
+                "-t",
+                "ext4",
+                "-b",
+                "2048",
+                "-O",
+                "^64bit,^flex_bg,^metadata_csum",
+                "-d",
+                r,
+                "IMG",
+                "4096",
+            ],
+        ),
+        ("genext2fs", &["-b", "4096", "-N", "512", "-d", r, "IMG"]),
+    ];
+    for (i, (tool, args)) in cases.iter().enumerate() {
+        let Some(exe) = common::peer(tool) else {
+            return;
+        };
+        let img = tmp.path().join(format!("case{i}.img"));
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| {
+                if *a == "IMG" {
+                    img.to_str().unwrap()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let mut cmd = Command::new(exe);
+        if *tool == "mke2fs" {
+            cmd.args(["-q", "-F"]);
+        }
+        let o = cmd.args(&args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        ext_image_matches_debugfs(&img, &format!("{tool} {args:?}"));
+    }
 }
 
 /// The samples divide into the file system and zero padding (its free blocks), nothing
