@@ -383,6 +383,78 @@ fn cramfs_matches_fsck(name: &str) {
     assert_eq!(ours.owners["www/cgi-bin/status.cgi"], "1000:232");
 }
 
+/// mkfs.cramfs (both byte orders) and mkfs.erofs images of the rich tree against their
+/// reference extractors: many entries, a large file, a sparse file, a slow symlink.
+#[test]
+fn cramfs_and_erofs_of_a_rich_tree_match_their_tools() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    ext_rich_tree(&root);
+    let r = root.to_str().unwrap();
+    let cases: &[(&str, &[&str], &str, &str)] = &[
+        (
+            "mkfs.cramfs",
+            &["-N", "little", r, "IMG"],
+            "fsck.cramfs",
+            "cramfs@0x0",
+        ),
+        (
+            "mkfs.cramfs",
+            &["-N", "big", r, "IMG"],
+            "fsck.cramfs",
+            "cramfs@0x0",
+        ),
+        (
+            "mkfs.erofs",
+            &["--quiet", "IMG", r],
+            "fsck.erofs",
+            "erofs@0x0",
+        ),
+    ];
+    for (i, (tool, args, check, base)) in cases.iter().enumerate() {
+        let Some(exe) = common::peer(tool) else {
+            return;
+        };
+        let img = tmp.path().join(format!("case{i}.img"));
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| {
+                if *a == "IMG" {
+                    img.to_str().unwrap()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let o = Command::new(exe).args(&args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{tool} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let dir = tmp.path().join(format!("case{i}"));
+        let tree = unpack_into(&img, &dir);
+        assert!(tree.is_complete(), "{tool} {args:?}: {}", problems(&tree));
+        let x = dir.join("x");
+        let Some(()) = reference(
+            check,
+            &[&format!("--extract={}", x.display()), img.to_str().unwrap()],
+            &dir,
+        ) else {
+            return;
+        };
+        let ours = extracted(&tree, base);
+        assert_eq!(ours.files, listing(&x), "{tool} {args:?}");
+        assert!(ours.files.len() > 300);
+        let theirs = modes(&x);
+        for (k, v) in &ours.modes {
+            // fsck.erofs clears set-id bits when it sets the owner.
+            assert_eq!(v & 0o1777, theirs[k] & 0o1777, "{tool}: mode of {k}");
+        }
+        assert_eq!(ours.modes["suid"], 0o4755, "{tool}");
+    }
+}
+
 #[test]
 fn cramfs_little_endian_matches_fsck_cramfs() {
     cramfs_matches_fsck("cramfs.img");
