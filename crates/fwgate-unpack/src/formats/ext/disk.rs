@@ -411,7 +411,16 @@ impl Fs {
                 break;
             }
             if self.sb.has_backup(g) {
-                self.mark(start, gdt.saturating_add(1 + self.sb.reserved_gdt));
+                let n = gdt.saturating_add(1 + self.sb.reserved_gdt);
+                if g == 0 {
+                    // The first 1024 bytes are the boot sector, not the file system's (with
+                    // blocks above 1 KiB they share block 0): left to the engine.
+                    let len = self.src.len();
+                    let end = start.saturating_add(n).saturating_mul(bs).min(len);
+                    self.used.add(Superblock::OFFSET.min(end), end);
+                } else {
+                    self.mark(start, n);
+                }
             }
             let d = self.group(g)?;
             self.mark(d.block_bitmap, 1);
@@ -668,5 +677,44 @@ impl Fs {
         if dind != 0 {
             self.mark(dind, 1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sb(bytes: &mut [u8]) -> Superblock {
+        let put = |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        put(bytes, 0, 2048); // inodes
+        put(bytes, 4, 8192 * 30); // blocks
+        put(bytes, 20, 1); // first data block
+        put(bytes, 32, 8192); // blocks per group
+        put(bytes, 40, 64); // inodes per group
+        bytes[56..58].copy_from_slice(&0xef53u16.to_le_bytes());
+        put(bytes, 76, 1); // dynamic revision
+        put(bytes, 84, 11);
+        bytes[88..90].copy_from_slice(&256u16.to_le_bytes());
+        put(bytes, 100, RO_COMPAT_SPARSE_SUPER);
+        Superblock::parse(bytes).unwrap()
+    }
+
+    #[test]
+    fn sparse_super_copies_sit_in_groups_0_1_and_powers_of_3_5_7() {
+        let mut b = vec![0u8; 1024];
+        let s = sb(&mut b);
+        let with: Vec<u64> = (0..30).filter(|&g| s.has_backup(g)).collect();
+        assert_eq!(with, [0, 1, 3, 5, 7, 9, 25, 27]);
+    }
+
+    #[test]
+    fn unsupported_features_are_named() {
+        let mut b = vec![0u8; 1024];
+        b[96..100].copy_from_slice(&(0x2u32 | 0x10 | 0x1_0000 | 0x4000_0000).to_le_bytes());
+        let s = sb(&mut b);
+        assert_eq!(
+            s.unsupported(),
+            ["meta_bg", "encrypt", "incompat bit 0x40000000"]
+        );
     }
 }
