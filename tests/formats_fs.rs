@@ -790,3 +790,38 @@ fn erofs_bad_checksum_and_compressed_file_are_problems() {
     assert_problem(&tree, &["libfake.so", "compressed"]);
     assert!(has_node(&tree, "/etc/passwd"));
 }
+
+/// Bytes in the boot sector (before the superblock, in block 0 with 4 KiB blocks) are not
+/// the file system's: they are carved and reported, not hidden by the ext container.
+#[test]
+fn ext_boot_sector_bytes_are_not_hidden() {
+    let Some(mke2fs) = common::peer("mke2fs") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("fs.img");
+    let o = Command::new(mke2fs)
+        .args(["-q", "-F", "-t", "ext4", "-b", "4096"])
+        .arg(&img)
+        .arg("1024")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let mut bytes = fs::read(&img).unwrap();
+    let noise: Vec<u8> = (0..600u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    bytes[..600].copy_from_slice(&noise);
+    let (_t, tree) = unpack_crafted(&bytes);
+    assert!(
+        has_node(&tree, "/lost+found"),
+        "the file system is still read"
+    );
+    assert!(
+        tree.problems
+            .iter()
+            .any(|p| p.message.contains("not explained")),
+        "{}",
+        problems(&tree)
+    );
+}
