@@ -354,7 +354,39 @@ build_formats_archives() { :; }
 build_formats_flash() { :; }
 
 # Block file systems: ext2/3/4, CramFS, EROFS.
-build_formats_fs() { :; }
+build_formats_fs() {
+  # ext2/3/4: 1 KiB blocks, few inodes, pinned uuid, hash seed and time, so that the images
+  # are small and reproducible. ext3 needs a journal of at least 1024 blocks (the e2fsprogs
+  # minimum, in a file system of at least 2100 blocks), so it is the largest sample: 2.1 MB,
+  # almost all of it the zeroed journal.
+  local uuid=6f1b3c2a-5d4e-4f60-8a7b-9c0d1e2f3a4b seed=0b1c2d3e-4f50-4162-8374-95a6b7c8d9ea
+  local e2=(-q -F -b 1024 -N 64 -m 0 -U "$uuid" -E "hash_seed=$seed,root_owner=0:0" -d "$tree")
+  export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+  rm -f "$fmt/ext2.img" "$fmt/ext3.img" "$fmt/ext4.img" "$fmt/ext2-genext2fs.img"
+  mke2fs -t ext2 "${e2[@]}" "$fmt/ext2.img" 320
+  mke2fs -t ext3 -J size=1 "${e2[@]}" "$fmt/ext3.img" 2100
+  mke2fs -t ext4 -O ^has_journal,inline_data "${e2[@]}" "$fmt/ext4.img" 320
+  # mke2fs -d copies each file's ctime (which no one can set) and atime (which reading it for
+  # the previous image moved): pin both in every inode in use.
+  local img n cmds="$work/ext-ctime.cmds"
+  for img in ext2 ext3 ext4; do
+    : > "$cmds"
+    for n in $(seq 1 64); do
+      if debugfs -R "testi <$n>" "$fmt/$img.img" 2>/dev/null | grep -q "in use"; then
+        printf 'sif <%s> ctime @%s\nsif <%s> atime @%s\n' "$n" "$SOURCE_DATE_EPOCH" "$n" "$SOURCE_DATE_EPOCH" >> "$cmds"
+      fi
+    done
+    debugfs -w -f "$cmds" "$fmt/$img.img" >/dev/null 2>&1
+  done
+  unset E2FSPROGS_FAKE_TIME
+  # genext2fs: another writer of ext2 (no resize inode, its own layout).
+  genext2fs -N 64 -b 320 -m 0 -f -d "$tree" "$fmt/ext2-genext2fs.img"
+  # CramFS: zlib blocks, devices (not -z: fsck.cramfs refuses the holes flag).
+  mkfs.cramfs -N little "$tree" "$fmt/cramfs.img"
+  mkfs.cramfs -N big "$tree" "$fmt/cramfs-be.img"
+  # EROFS, uncompressed (plain and tail-inline layouts): fwgate does not decode its lz4 yet.
+  mkfs.erofs --quiet -T "$SOURCE_DATE_EPOCH" -U "$uuid" "$fmt/erofs.img" "$tree"
+}
 
 # Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,
 # S-record, zlib, bzip2, lz4 (frame and legacy), lzo.

@@ -5,7 +5,10 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod cramfs;
 mod elf;
+mod erofs;
+mod ext;
 mod gzip;
 mod lzma;
 mod squashfs;
@@ -23,6 +26,9 @@ pub use unsupported::{Recogniser, RECOGNISERS};
 pub static HANDLERS: &[&dyn Handler] = &[
     &uimage::UImage,
     &squashfs::Squashfs,
+    &ext::Ext,
+    &cramfs::Cramfs,
+    &erofs::Erofs,
     &gzip::Gzip,
     &xz::Xz,
     &lzma::Lzma,

@@ -67,14 +67,6 @@ macro_rules! recogniser {
 /// Every recognised-but-unsupported format.
 pub static RECOGNISERS: &[Recogniser] = &[
     recogniser!(
-        "ext",
-        "ext2/3/4 file system",
-        [&[0x53, 0xef]],
-        1080,
-        2048,
-        ext
-    ),
-    recogniser!(
         "jffs2",
         "JFFS2 flash file system",
         [
@@ -88,14 +80,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         0,
         12,
         jffs2
-    ),
-    recogniser!(
-        "cramfs",
-        "CramFS file system",
-        [&[0x45, 0x3d, 0xcd, 0x28], &[0x28, 0xcd, 0x3d, 0x45]],
-        0,
-        64,
-        cramfs
     ),
     recogniser!("ubi", "UBI flash image", [b"UBI#"], 0, 64, ubi),
     recogniser!(
@@ -113,14 +97,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         0,
         96,
         squashfs_other
-    ),
-    recogniser!(
-        "erofs",
-        "EROFS file system",
-        [&[0xe2, 0xe1, 0xf5, 0xe0]],
-        1024,
-        1040,
-        erofs
     ),
     recogniser!("romfs", "romfs file system", [b"-rom1fs-"], 0, 512, romfs),
     recogniser!("tar", "tar archive", [b"ustar"], 257, 512, tar),
@@ -176,36 +152,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
     recogniser!("trx", "Broadcom TRX firmware header", [b"HDR0"], 0, 28, trx),
 ];
 
-fn ext(h: &[u8]) -> Option<(u64, String)> {
-    let sb = h.get(1024..1024 + 100)?;
-    let inodes = le32(sb, 0)?;
-    let blocks = le32(sb, 4)?;
-    let first = le32(sb, 20)?;
-    let log = le32(sb, 24)?;
-    let per_group = le32(sb, 32)?;
-    let inodes_per_group = le32(sb, 40)?;
-    let state = le16(sb, 58)?;
-    let errors = le16(sb, 60)?;
-    let rev = le32(sb, 76)?;
-    let ok = inodes > 0
-        && blocks > 0
-        && first <= 1
-        && log <= 6
-        && per_group > 0
-        && per_group % 8 == 0
-        && inodes_per_group > 0
-        && (1..=7).contains(&state)
-        && (1..=3).contains(&errors)
-        && rev <= 1;
-    ok.then(|| {
-        let bs = 1024u64 << log;
-        (
-            u64::from(blocks) * bs,
-            format!("ext2/3/4 file system, {blocks} blocks of {bs} bytes"),
-        )
-    })
-}
-
 /// JFFS2's header CRC: the kernel's `crc32(0, …)`, i.e. CRC-32 without the final inversion.
 fn jffs2_crc(b: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new_with_initial(0xffff_ffff);
@@ -221,12 +167,6 @@ fn jffs2(h: &[u8]) -> Option<(u64, String)> {
     let endian = if le { "little" } else { "big" };
     ((12..1 << 24).contains(&totlen) && jffs2_crc(&h[..8]) == crc)
         .then(|| (0, format!("JFFS2 file system ({endian}-endian)")))
-}
-
-fn cramfs(h: &[u8]) -> Option<(u64, String)> {
-    let le = h.first() == Some(&0x45);
-    let size = if le { le32(h, 4)? } else { be32(h, 4)? };
-    (h.get(16..32)? == b"Compressed ROMFS").then(|| (u64::from(size), "CramFS file system".into()))
 }
 
 fn ubi(h: &[u8]) -> Option<(u64, String)> {
@@ -279,13 +219,6 @@ fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
         used,
         format!("SquashFS {major}.x ({endian}-endian, magic \"{magic}\")"),
     ))
-}
-
-fn erofs(h: &[u8]) -> Option<(u64, String)> {
-    let bits = *h.get(1024 + 12)?;
-    (9..=16)
-        .contains(&bits)
-        .then(|| (0, "EROFS file system".into()))
 }
 
 fn romfs(h: &[u8]) -> Option<(u64, String)> {
