@@ -192,14 +192,17 @@ row() { # image label outdir command...
   t=$(python3 -c 'import json,sys; print("%.2f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json")
   /usr/bin/time -f "%M" -o "$work/t" bash -c "$cmd" >/dev/null 2>&1 || true
   m=$(echo "$(tail -1 "$work/t")/1024" | bc)
-  n=$(find "$dir" -type f 2>/dev/null | wc -l)
-  same=$(find "$dir" -type f -exec sha256sum {} + 2>/dev/null | awk '{print $1}' | sort | comm -12 - "$work/ref.sums" | wc -l)
+  n=- same=-
+  if [ -d "$dir" ]; then
+    n=$(find "$dir" -type f | wc -l)
+    same=$(find "$dir" -type f -exec sha256sum {} + | awk '{print $1}' | sort | comm -12 - "$work/ref.sums" | wc -l)
+  fi
   printf '| %-9s | %-40s | %11s | %9s | %7s | %14s |\n' "$image" "$label" "$t" "$m" "$n" "$same"
 }
 for image in big huge; do
   img=$work/$image.bin
   row "$image" "fwgate unpack -o DIR" "$work/o" "$fw unpack $img -o $work/o"
-  row "$image" "fwgate gate (unpack + every check)" "$work/none" "$fw gate $img --evidence $work/ev"
+  row "$image" "fwgate gate (unpack + every check)" "$work/no-output" "$fw gate $img --evidence $work/ev"
   [ -x "$tools/bin/binwalk" ] && row "$image" "binwalk-ng $("$tools/bin/binwalk" --version 2>/dev/null | awk '{print $NF}') -Me" "$work/b" "cd $work && $tools/bin/binwalk -q -M -e -d $work/b $img"
   command -v unblob >/dev/null && row "$image" "unblob $(unblob --version 2>/dev/null | awk '{print $NF}')" "$work/u" "unblob -e $work/u $img"
 done
