@@ -6,6 +6,7 @@
 //! exercised by a committed sample.
 
 mod gzip;
+mod jffs2;
 mod lzma;
 mod squashfs;
 mod uimage;
@@ -26,6 +27,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &xz::Xz,
     &lzma::Lzma,
     &zstd::Zstd,
+    &jffs2::Jffs2,
 ];
 
 /// Looks up a handler by id.

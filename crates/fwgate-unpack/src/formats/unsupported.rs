@@ -75,21 +75,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         ext
     ),
     recogniser!(
-        "jffs2",
-        "JFFS2 flash file system",
-        [
-            &[0x85, 0x19, 0x01, 0xe0],
-            &[0x85, 0x19, 0x02, 0xe0],
-            &[0x85, 0x19, 0x03, 0x20],
-            &[0x19, 0x85, 0xe0, 0x01],
-            &[0x19, 0x85, 0xe0, 0x02],
-            &[0x19, 0x85, 0x20, 0x03]
-        ],
-        0,
-        12,
-        jffs2
-    ),
-    recogniser!(
         "cramfs",
         "CramFS file system",
         [&[0x45, 0x3d, 0xcd, 0x28], &[0x28, 0xcd, 0x3d, 0x45]],
@@ -204,23 +189,6 @@ fn ext(h: &[u8]) -> Option<(u64, String)> {
             format!("ext2/3/4 file system, {blocks} blocks of {bs} bytes"),
         )
     })
-}
-
-/// JFFS2's header CRC: the kernel's `crc32(0, …)`, i.e. CRC-32 without the final inversion.
-fn jffs2_crc(b: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new_with_initial(0xffff_ffff);
-    h.update(b);
-    !h.finalize()
-}
-
-fn jffs2(h: &[u8]) -> Option<(u64, String)> {
-    let le = h.first() == Some(&0x85);
-    let rd = |at| if le { le32(h, at) } else { be32(h, at) };
-    let totlen = rd(4)?;
-    let crc = rd(8)?;
-    let endian = if le { "little" } else { "big" };
-    ((12..1 << 24).contains(&totlen) && jffs2_crc(&h[..8]) == crc)
-        .then(|| (0, format!("JFFS2 file system ({endian}-endian)")))
 }
 
 fn cramfs(h: &[u8]) -> Option<(u64, String)> {
