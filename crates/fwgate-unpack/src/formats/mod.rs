@@ -9,6 +9,7 @@ mod gzip;
 mod jffs2;
 mod lzma;
 mod squashfs;
+mod ubi;
 mod uimage;
 mod unsupported;
 mod xz;
@@ -28,6 +29,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &lzma::Lzma,
     &zstd::Zstd,
     &jffs2::Jffs2,
+    &ubi::Ubi,
 ];
 
 /// Looks up a handler by id.

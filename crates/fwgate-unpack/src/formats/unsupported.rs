@@ -82,7 +82,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         64,
         cramfs
     ),
-    recogniser!("ubi", "UBI flash image", [b"UBI#"], 0, 64, ubi),
     recogniser!(
         "ubifs",
         "UBIFS file system",
@@ -195,14 +194,6 @@ fn cramfs(h: &[u8]) -> Option<(u64, String)> {
     let le = h.first() == Some(&0x45);
     let size = if le { le32(h, 4)? } else { be32(h, 4)? };
     (h.get(16..32)? == b"Compressed ROMFS").then(|| (u64::from(size), "CramFS file system".into()))
-}
-
-fn ubi(h: &[u8]) -> Option<(u64, String)> {
-    let version = *h.get(4)?;
-    let crc = be32(h, 60)?;
-    // The erase-counter header's CRC: the kernel's crc32 seeded with all ones, not inverted.
-    let ok = version == 1 && !crc32fast::hash(h.get(..60)?) == crc;
-    ok.then(|| (0, "UBI flash image".into()))
 }
 
 fn ubifs(h: &[u8]) -> Option<(u64, String)> {
