@@ -10,6 +10,7 @@ mod jffs2;
 mod lzma;
 mod squashfs;
 mod ubi;
+mod ubifs;
 mod uimage;
 mod unsupported;
 mod xz;
@@ -30,6 +31,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &zstd::Zstd,
     &jffs2::Jffs2,
     &ubi::Ubi,
+    &ubifs::Ubifs,
 ];
 
 /// Looks up a handler by id.

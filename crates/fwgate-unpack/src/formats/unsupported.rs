@@ -83,14 +83,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         cramfs
     ),
     recogniser!(
-        "ubifs",
-        "UBIFS file system",
-        [&[0x31, 0x18, 0x10, 0x06]],
-        0,
-        4096,
-        ubifs
-    ),
-    recogniser!(
         "squashfs-other",
         "SquashFS other than 4.0 little-endian (big-endian, 1.x-3.x, vendor LZMA variants)",
         [b"hsqs", b"sqsh", b"shsq", b"qshs"],
@@ -194,17 +186,6 @@ fn cramfs(h: &[u8]) -> Option<(u64, String)> {
     let le = h.first() == Some(&0x45);
     let size = if le { le32(h, 4)? } else { be32(h, 4)? };
     (h.get(16..32)? == b"Compressed ROMFS").then(|| (u64::from(size), "CramFS file system".into()))
-}
-
-fn ubifs(h: &[u8]) -> Option<(u64, String)> {
-    let crc = le32(h, 4)?;
-    let len = le32(h, 16)? as usize;
-    let node = *h.get(20)?;
-    let group = *h.get(21)?;
-    // The node's CRC (UBI's: seeded with all ones, not inverted) covers bytes 8..len.
-    let body = h.get(8..len)?;
-    (len >= 24 && node <= 11 && group <= 2 && !crc32fast::hash(body) == crc)
-        .then(|| (0, "UBIFS file system".into()))
 }
 
 fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
