@@ -162,7 +162,7 @@ impl Jffs2 {
         h.extend_from_slice(&c.to_le_bytes());
         self.0.extend_from_slice(&h);
         self.0.extend_from_slice(body);
-        while self.0.len() % 4 != 0 {
+        while !self.0.len().is_multiple_of(4) {
             self.0.push(0xff);
         }
         self
@@ -349,8 +349,11 @@ fn ubi_volumes_match_ubireader() {
 
 const PEB: usize = 2048;
 
+/// A LEB to write: volume, LEB number, sequence number, volume type, used_ebs, data.
+type Leb<'a> = (u32, u32, u64, u8, u32, &'a [u8]);
+
 /// One UBI PEB: EC header, VID header for (vol, lnum), data.
-fn peb(vid: Option<(u32, u32, u64, u8, u32, &[u8])>) -> Vec<u8> {
+fn peb(vid: Option<Leb<'_>>) -> Vec<u8> {
     let mut p = vec![0xffu8; PEB];
     let mut ec = vec![0u8; 64];
     ec[..4].copy_from_slice(b"UBI#");
@@ -487,7 +490,7 @@ fn hostile_ubifs_index_loop_is_reported() {
         let off = leaves.len() as u32;
         branches.push((7u32, off, node.len() as u32, k));
         leaves.extend_from_slice(&node);
-        while leaves.len() % 8 != 0 {
+        while !leaves.len().is_multiple_of(8) {
             leaves.push(0);
         }
     };

@@ -241,7 +241,7 @@ impl Scan<'_> {
         let mut steps = 0u32;
         while pos.saturating_add(HEADER as u64) <= len {
             steps = steps.wrapping_add(1);
-            if steps % 1024 == 0 {
+            if steps.is_multiple_of(1024) {
                 out.check_time()?;
             }
             // Headers are read from a 64 KiB window that follows the scan.
@@ -689,9 +689,9 @@ fn rtime(data: &[u8], want: usize) -> std::result::Result<Vec<u8>, String> {
         };
         pos += 2;
         out.push(value);
-        let mut back = positions[usize::from(value)];
+        let start = positions[usize::from(value)];
         positions[usize::from(value)] = out.len();
-        for _ in 0..repeat {
+        for back in start..start + usize::from(repeat) {
             let Some(&b) = out.get(back) else {
                 return Err("rtime back-reference outside the output".into());
             };
@@ -699,7 +699,6 @@ fn rtime(data: &[u8], want: usize) -> std::result::Result<Vec<u8>, String> {
                 return Err("rtime data unpacks past the node's size".into());
             }
             out.push(b);
-            back += 1;
         }
     }
     Ok(out)
@@ -822,7 +821,7 @@ mod tests {
         // value, repeat pairs: ('a', 0) then ('a', 2) reproduces "aaaa".
         assert_eq!(rtime(&[b'a', 0, b'a', 2], 4).unwrap(), b"aaaa");
         assert!(rtime(&[b'a', 200], 4).is_err());
-        assert!(rtime(&[b'a'], 4).is_err());
+        assert!(rtime(b"a", 4).is_err());
     }
 
     #[test]

@@ -127,7 +127,7 @@ impl Handler for Ubi {
         let peb = peb_size(src, &first).ok_or_else(|| out.malformed("no PEB size"))?;
         let mut used = Vec::new();
         // Every valid VID header, by (volume, LEB): (PEB offset, data offset, header).
-        let mut lebs: BTreeMap<(u32, u32), Vec<(u64, u64, Vid)>> = BTreeMap::new();
+        let mut lebs: Copies = BTreeMap::new();
         let count = src.len() / peb;
         let mut end = 0;
         for i in 0..count {
@@ -201,6 +201,9 @@ struct Volume {
     name: String,
 }
 
+/// Every copy of each (volume, LEB): the PEB's offset, where its data starts, its header.
+type Copies = BTreeMap<(u32, u32), Vec<(u64, u64, Vid)>>;
+
 /// The copy of a LEB that the kernel uses: the PEB's offset, where its data starts, header.
 type Chosen = BTreeMap<(u32, u32), (u64, u64, Vid)>;
 
@@ -224,7 +227,7 @@ impl Ctx<'_, '_, '_> {
     }
 
     /// Picks each LEB's copy the way the kernel's `ubi_compare_lebs` does.
-    fn choose(&mut self, lebs: BTreeMap<(u32, u32), Vec<(u64, u64, Vid)>>) -> Result<Chosen> {
+    fn choose(&mut self, lebs: Copies) -> Result<Chosen> {
         let mut chosen = BTreeMap::new();
         for (key, mut copies) in lebs {
             self.out.check_time()?;
