@@ -176,7 +176,9 @@ impl Handler for Ubi {
                 .or_default()
                 .push((at, at + u64::from(e.data_off), v));
         }
-        if src.len() % peb >= HDR as u64 && end == count * peb {
+        let tail = count * peb;
+        let cut = end == tail && src.bytes(tail, HDR).ok().as_deref().and_then(ec).is_some();
+        if cut {
             out.problem(format!(
                 "the image ends inside a PEB ({} bytes past the last whole PEB)",
                 src.len() % peb
