@@ -682,3 +682,35 @@ impl Read for FileReader<'_> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A data node's bytes (the CRC is not checked by `block`).
+    fn data_node(compr: u16, size: u32, payload: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 48];
+        b[40..44].copy_from_slice(&size.to_le_bytes());
+        b[44..46].copy_from_slice(&compr.to_le_bytes());
+        b.extend_from_slice(payload);
+        b
+    }
+
+    #[test]
+    fn blocks_unpack_with_each_mkfs_compressor() {
+        let plain: Vec<u8> = (0..4096u32).map(|i| (i % 13) as u8).collect();
+        let size = plain.len() as u32;
+        assert_eq!(block(&data_node(0, size, &plain)).unwrap(), plain);
+        let z = zstd::bulk::compress(&plain, 3).unwrap();
+        assert_eq!(block(&data_node(3, size, &z)).unwrap(), plain);
+        let mut d = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        d.write_all(&plain).unwrap();
+        let raw = d.finish().unwrap();
+        assert_eq!(block(&data_node(2, size, &raw)).unwrap(), plain);
+        // A block claiming more than 4 KiB, a short one and an unknown compressor are errors.
+        assert!(block(&data_node(0, 8192, &plain)).is_err());
+        assert!(block(&data_node(3, size + 1, &z)).is_err());
+        assert!(block(&data_node(9, size, &plain)).is_err());
+    }
+}
