@@ -439,7 +439,13 @@ const LEB: usize = 15360;
 
 /// A UBIFS node: common header (type, length, CRC) around `body`.
 fn ubifs_node(t: u8, body: &[u8]) -> Vec<u8> {
+    ubifs_node_sq(t, 0, body)
+}
+
+/// A UBIFS node with a sequence number.
+fn ubifs_node_sq(t: u8, sqnum: u64, body: &[u8]) -> Vec<u8> {
     let mut n = vec![0u8; 24];
+    n[8..16].copy_from_slice(&sqnum.to_le_bytes());
     n[..4].copy_from_slice(&[0x31, 0x18, 0x10, 0x06]);
     n[16..20].copy_from_slice(&((24 + body.len()) as u32).to_le_bytes());
     n[20] = t;
@@ -466,7 +472,7 @@ fn ino_node(inum: u32, mode: u32, size: u64, nlink: u32) -> Vec<u8> {
 }
 
 #[test]
-fn hostile_ubifs_index_loop_is_reported() {
+fn hostile_ubifs_index_loop_is_reported_and_the_journal_replayed() {
     let mut img = vec![0xffu8; LEB * 8];
     // Superblock: LEB 15 KiB, 8 LEBs, 1 log LEB (3), 1 LPT LEB (4), 1 orphan LEB (5).
     let mut sb = vec![0u8; 4096 - 24];
@@ -507,7 +513,57 @@ fn hostile_ubifs_index_loop_is_reported() {
     data[16..20].copy_from_slice(&2u32.to_le_bytes());
     data.extend_from_slice(b"hi");
     put(ubifs_node(1, &data), key(2, 1, 0), &mut leaves);
+    // The journal: a bud right after the committed leaves, listed by a REF node after the
+    // commit's CS node in the log (LEB 3). It rewrites "hello", adds "new", and adds then
+    // deletes "tmpf".
+    let bud_offs = leaves.len();
+    let dent_node = |sq: u64, name: &str, inum: u64| {
+        let mut d = vec![0u8; 32];
+        d[..8].copy_from_slice(&key(1, 2, name.len() as u32));
+        d[16..24].copy_from_slice(&inum.to_le_bytes());
+        d[26..28].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        d.extend_from_slice(name.as_bytes());
+        d.push(0);
+        ubifs_node_sq(2, sq, &d)
+    };
+    let data_node = |sq: u64, inum: u32, bytes: &[u8]| {
+        let mut d = vec![0u8; 24];
+        d[..8].copy_from_slice(&key(inum, 1, 0));
+        d[16..20].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+        d.extend_from_slice(bytes);
+        ubifs_node_sq(1, sq, &d)
+    };
+    let with_sq = |mut n: Vec<u8>, sq: u64| {
+        n[8..16].copy_from_slice(&sq.to_le_bytes());
+        let c = crc32_raw(!0, &n[8..]);
+        n[4..8].copy_from_slice(&c.to_le_bytes());
+        n
+    };
+    for n in [
+        data_node(10, 2, b"HI"),
+        dent_node(11, "new", 3),
+        with_sq(ino_node(3, 0o100644, 3, 1), 12),
+        data_node(13, 3, b"new"),
+        dent_node(14, "tmpf", 4),
+        with_sq(ino_node(4, 0o100644, 1, 1), 15),
+        data_node(16, 4, b"t"),
+        dent_node(17, "tmpf", 0),
+        with_sq(ino_node(4, 0o100644, 0, 0), 18),
+    ] {
+        leaves.extend_from_slice(&n);
+        while !leaves.len().is_multiple_of(8) {
+            leaves.push(0xce);
+        }
+    }
     img[7 * LEB..7 * LEB + leaves.len()].copy_from_slice(&leaves);
+    let cs = ubifs_node_sq(10, 5, &0u64.to_le_bytes());
+    let mut r = vec![0u8; 40];
+    r[..4].copy_from_slice(&7u32.to_le_bytes());
+    r[4..8].copy_from_slice(&(bud_offs as u32).to_le_bytes());
+    r[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let reference = ubifs_node_sq(8, 6, &r);
+    img[3 * LEB..3 * LEB + cs.len()].copy_from_slice(&cs);
+    img[3 * LEB + cs.len()..3 * LEB + cs.len() + reference.len()].copy_from_slice(&reference);
     let idx = |level: u16, br: &[(u32, u32, u32, [u8; 8])]| {
         let mut b = Vec::new();
         b.extend_from_slice(&(br.len() as u16).to_le_bytes());
@@ -533,7 +589,7 @@ fn hostile_ubifs_index_loop_is_reported() {
     img[6 * LEB + 512..6 * LEB + 512 + child.len()].copy_from_slice(&child);
     // Master nodes in LEBs 1 and 2, pointing at the root.
     let mut m = vec![0u8; 512 - 24];
-    for (at, v) in [(24, 6u32), (28, 0), (32, root_len)] {
+    for (at, v) in [(20, 3u32), (24, 6), (28, 0), (32, root_len)] {
         m[at..at + 4].copy_from_slice(&v.to_le_bytes());
     }
     let m = ubifs_node(7, &m);
@@ -543,9 +599,18 @@ fn hostile_ubifs_index_loop_is_reported() {
     let (_tmp, tree) = hostile(&img);
     let p = problems(&tree);
     assert!(has(&p, "loop in the index"), "{p:#?}");
+    // The journal replayed over the index, in sequence order.
     assert_eq!(
         content(&tree, "ubifs@0x0/hello").as_deref(),
-        Some(&b"hi"[..])
+        Some(&b"HI"[..])
+    );
+    assert_eq!(
+        content(&tree, "ubifs@0x0/new").as_deref(),
+        Some(&b"new"[..])
+    );
+    assert!(
+        tree.nodes.iter().all(|n| !n.path.ends_with("tmpf")),
+        "a deleted name was extracted"
     );
     assert!(tree
         .nodes

@@ -6,9 +6,10 @@
 //! committed index holds (fs/ubifs/tnc.c): every node's CRC is checked, the index is walked
 //! with an explicit stack, bounded in depth and refusing a node reached twice (a loop), and
 //! the tree is built from the root inode with inode types, owners, modes, hard links,
-//! symlinks and devices from the inode nodes. Nodes written after the last commit (the
-//! journal, which the kernel replays at mount) are reported, not replayed; extended
-//! attributes are counted and reported. Memory holds the index's leaves (positions and
+//! symlinks and devices from the inode nodes. The journal (nodes written after the last
+//! commit) is replayed over the index as the kernel does at mount: the log's REF nodes name
+//! the bud LEBs, whose nodes apply in sequence order (deletions and truncations included).
+//! Extended attributes are counted and reported. Memory holds the index's leaves (positions and
 //! small inode fields); file data is read from the image one 4 KiB block at a time.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,6 +36,8 @@ const SB: u8 = 6;
 const MST: u8 = 7;
 const REF: u8 = 8;
 const IDX: u8 = 9;
+const CS: u8 = 10;
+const TRUN: u8 = 4;
 const ORPH: u8 = 11;
 const BLOCK: u64 = 4096;
 const MIN_LEB: u32 = 15 * 1024;
@@ -166,11 +169,21 @@ impl Handler for Ubifs {
                 "authenticated or encrypted UBIFS is not supported; its files were not examined",
             ));
         }
-        let (root_lnum, root_offs, root_len) = fs.master(out)?;
-        let leaves = fs.index(out, root_lnum, root_offs, root_len)?;
+        let m = fs.master(out)?;
+        let (root_lnum, root_offs, root_len) = m.root;
+        let mut leaves = fs.index(out, root_lnum, root_offs, root_len)?;
+        fs.replay(out, &mut leaves, m.log_lnum, m.cmt_no)?;
         fs.build(out, leaves)?;
         Ok(consumed)
     }
+}
+
+/// What the master node says.
+struct Master {
+    cmt_no: u64,
+    log_lnum: u32,
+    /// The index root: LEB, offset, length.
+    root: (u32, u32, u32),
 }
 
 struct Fs {
@@ -183,7 +196,7 @@ struct Fs {
 #[derive(Default)]
 struct Leaves {
     inodes: HashMap<u32, Inode>,
-    dents: Vec<(u32, Vec<u8>, u64)>,
+    dents: HashMap<(u32, Vec<u8>), u64>,
     data: HashMap<u32, BTreeMap<u32, (u64, usize)>>,
     xents: usize,
 }
@@ -231,8 +244,6 @@ impl Fs {
         let lebs = self.src.len() / leb;
         let lpt_first = 3 + u64::from(self.s.log_lebs);
         let lpt_end = lpt_first + u64::from(self.s.lpt_lebs);
-        let log = 3..lpt_first;
-        let mut refs = 0usize;
         let mut orphans = 0usize;
         for l in 0..lebs {
             out.check_time()?;
@@ -269,20 +280,12 @@ impl Fs {
                     end = end.saturating_add(le32(&data, pos + CH).unwrap_or(0) as usize);
                 }
                 let end = (end.saturating_add(7) & !7).min(data.len());
-                if t == REF && log.contains(&l) {
-                    refs += 1;
-                }
                 if t == ORPH {
                     orphans += len.saturating_sub(CH + 8) / 8;
                 }
                 self.used.push((base + pos as u64, base + end as u64));
                 pos = end;
             }
-        }
-        if refs > 0 {
-            out.problem(format!(
-                "the journal references {refs} bud LEBs written after the last commit; fwgate reads the committed index and does not replay the journal, so changes made since may be missing"
-            ));
         }
         if orphans > 0 {
             out.problem(format!(
@@ -302,7 +305,7 @@ impl Fs {
     }
 
     /// The newest valid master node of LEBs 1 and 2: the index root.
-    fn master(&self, out: &mut Output<'_>) -> Result<(u32, u32, u32)> {
+    fn master(&self, out: &mut Output<'_>) -> Result<Master> {
         let mut best: Option<(u64, Vec<u8>)> = None;
         let mut copies = Vec::new();
         for l in 1..=2u64 {
@@ -337,11 +340,15 @@ impl Fs {
         } else if copies.len() == 1 {
             out.problem("only one master LEB holds a valid master node");
         }
-        Ok((
-            le32(&m, 48).unwrap_or(0),
-            le32(&m, 52).unwrap_or(0),
-            le32(&m, 56).unwrap_or(0),
-        ))
+        Ok(Master {
+            cmt_no: le64(&m, 32).unwrap_or(0),
+            log_lnum: le32(&m, 44).unwrap_or(0),
+            root: (
+                le32(&m, 48).unwrap_or(0),
+                le32(&m, 52).unwrap_or(0),
+                le32(&m, 56).unwrap_or(0),
+            ),
+        })
     }
 
     /// Walks the index from the root with an explicit stack, collecting its leaves.
@@ -424,8 +431,28 @@ impl Fs {
             ));
             return;
         }
-        let inum = le32(&b, 24).unwrap_or(0);
+        self.apply(out, leaves, &b, l, o, n);
+    }
+
+    /// Applies one leaf node (from the index, or replayed from the journal in sequence
+    /// order) to what the file system holds.
+    fn apply(&self, out: &mut Output<'_>, leaves: &mut Leaves, b: &[u8], l: u32, o: u32, n: u32) {
+        let t = b[20];
+        let inum = le32(b, 24).unwrap_or(0);
         match t {
+            INO if le32(b, 92) == Some(0) => {
+                // nlink 0 (journal): the inode and everything keyed by it are deleted.
+                leaves.inodes.remove(&inum);
+                leaves.data.remove(&inum);
+                leaves.dents.retain(|k, _| k.0 != inum);
+            }
+            TRUN => {
+                let new_size = le64(b, 48).unwrap_or(0);
+                let keep = new_size.div_ceil(BLOCK);
+                if let Some(blocks) = leaves.data.get_mut(&inum) {
+                    blocks.retain(|&blk, _| u64::from(blk) < keep);
+                }
+            }
             INO => {
                 let data_len = le32(&b, 112).unwrap_or(0) as usize;
                 let mode = le32(&b, 104).unwrap_or(0);
@@ -455,9 +482,13 @@ impl Fs {
                     ));
                     return;
                 };
-                leaves
-                    .dents
-                    .push((inum, name.to_vec(), le64(&b, 40).unwrap_or(0)));
+                let target = le64(&b, 40).unwrap_or(0);
+                if target == 0 {
+                    // A deletion entry (journal): the name is gone.
+                    leaves.dents.remove(&(inum, name.to_vec()));
+                } else {
+                    leaves.dents.insert((inum, name.to_vec()), target);
+                }
             }
             DATA => {
                 let block = le32(&b, 28).unwrap_or(0) & 0x1fff_ffff;
@@ -473,10 +504,139 @@ impl Fs {
         }
     }
 
+    /// Replays the journal the way the kernel does at mount (fs/ubifs/replay.c): the log,
+    /// from the master's log LEB, starts with the commit's CS node and lists the bud LEBs
+    /// (REF nodes) written since; their nodes are applied over the index in sequence order.
+    fn replay(
+        &self,
+        out: &mut Output<'_>,
+        leaves: &mut Leaves,
+        log_lnum: u32,
+        cmt_no: u64,
+    ) -> Result<()> {
+        let first = 3u32;
+        let end = first.saturating_add(self.s.log_lebs);
+        if !(first..end).contains(&log_lnum) {
+            out.problem(format!(
+                "the master's log LEB {log_lnum} is outside the log; the journal is not replayed"
+            ));
+            return Ok(());
+        }
+        let mut cs_sqnum: Option<u64> = None;
+        let mut buds: Vec<(u32, u32)> = Vec::new();
+        let mut l = log_lnum;
+        'log: for _ in 0..self.s.log_lebs {
+            out.check_time()?;
+            let data = self
+                .src
+                .bytes(u64::from(l) * self.leb(), self.leb() as usize)
+                .map_err(|e| out.malformed(e.to_string()))?;
+            let mut pos = 0;
+            while pos + CH <= data.len() {
+                let Some((t, len)) = node(&data[pos..]) else {
+                    break;
+                };
+                let sq = le64(&data, pos + 8).unwrap_or(0);
+                match cs_sqnum {
+                    None if t == CS && le64(&data, pos + CH) == Some(cmt_no) => cs_sqnum = Some(sq),
+                    None => {
+                        out.problem(format!("the log at LEB {l} does not start with commit {cmt_no}'s CS node; the journal is not replayed"));
+                        return Ok(());
+                    }
+                    Some(cs) if sq < cs => break 'log,
+                    Some(_) if t == REF => {
+                        buds.push((
+                            le32(&data, pos + CH).unwrap_or(0),
+                            le32(&data, pos + CH + 4).unwrap_or(0),
+                        ));
+                    }
+                    Some(_) if t == CS => break 'log,
+                    Some(_) => {
+                        out.problem(format!("node type {t} in the log at LEB {l}:{pos}; the rest of the log is not replayed"));
+                        break 'log;
+                    }
+                }
+                pos = (pos + len + 7) & !7;
+            }
+            l = if l + 1 >= end { first } else { l + 1 };
+            if l == log_lnum {
+                break;
+            }
+        }
+        let Some(cs) = cs_sqnum else {
+            return Ok(());
+        };
+        let mut nodes: Vec<(u64, u32, u32, u32)> = Vec::new();
+        for (bl, bo) in &buds {
+            out.check_time()?;
+            if *bl >= self.s.leb_cnt || u64::from(*bo) >= self.leb() {
+                out.problem(format!(
+                    "the log references bud LEB {bl}:{bo}, outside the file system"
+                ));
+                continue;
+            }
+            let data = self
+                .src
+                .bytes(u64::from(*bl) * self.leb(), self.leb() as usize)
+                .map_err(|e| out.malformed(e.to_string()))?;
+            let mut pos = *bo as usize;
+            while pos + CH <= data.len() {
+                let fill = data[pos..]
+                    .iter()
+                    .take(PAD_NODE)
+                    .take_while(|&&b| b == 0xce)
+                    .count();
+                if fill > 0 && fill < PAD_NODE {
+                    pos += fill;
+                    continue;
+                }
+                let Some((t, len)) = node(&data[pos..]) else {
+                    if data[pos..].iter().any(|&b| b != 0xff) {
+                        out.problem(format!("bud LEB {bl}: bytes at offset {pos} are not a valid node; the rest of the bud is not replayed"));
+                    }
+                    break;
+                };
+                let sq = le64(&data, pos + 8).unwrap_or(0);
+                if t == PAD {
+                    pos = pos
+                        .saturating_add(len)
+                        .saturating_add(le32(&data, pos + CH).unwrap_or(0) as usize);
+                    pos = pos.saturating_add(7) & !7;
+                    continue;
+                }
+                if sq > cs && matches!(t, INO | DATA | DENT | XENT | TRUN) {
+                    if nodes.len() >= MAX_LEAVES {
+                        return Err(out.malformed("more journal nodes than fwgate reads"));
+                    }
+                    nodes.push((sq, *bl, pos as u32, len as u32));
+                }
+                pos = (pos + len + 7) & !7;
+            }
+        }
+        nodes.sort_unstable();
+        for w in nodes.windows(2) {
+            if w[0].0 == w[1].0 {
+                out.problem(format!(
+                    "two journal nodes share sequence number {}",
+                    w[0].0
+                ));
+                break;
+            }
+        }
+        for &(_, bl, bo, len) in &nodes {
+            out.check_time()?;
+            match self.read_node(bl, bo, len) {
+                Ok(b) => self.apply(out, leaves, &b, bl, bo, len),
+                Err(e) => out.problem(format!("journal: {e}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the tree from the root inode (1), depth-first with an explicit stack.
     fn build(&self, out: &mut Output<'_>, mut lv: Leaves) -> Result<()> {
         let mut children: HashMap<u32, Vec<(Vec<u8>, u64)>> = HashMap::new();
-        for (parent, name, inum) in std::mem::take(&mut lv.dents) {
+        for ((parent, name), inum) in std::mem::take(&mut lv.dents) {
             children.entry(parent).or_default().push((name, inum));
         }
         for c in children.values_mut() {
