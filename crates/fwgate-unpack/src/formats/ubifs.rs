@@ -454,35 +454,35 @@ impl Fs {
                 }
             }
             INO => {
-                let data_len = le32(&b, 112).unwrap_or(0) as usize;
-                let mode = le32(&b, 104).unwrap_or(0);
-                let xattrs = le32(&b, 116).unwrap_or(0);
+                let data_len = le32(b, 112).unwrap_or(0) as usize;
+                let mode = le32(b, 104).unwrap_or(0);
+                let xattrs = le32(b, 116).unwrap_or(0);
                 leaves.xents += xattrs as usize;
                 leaves.inodes.insert(
                     inum,
                     Inode {
-                        size: le64(&b, 48).unwrap_or(0),
-                        nlink: le32(&b, 92).unwrap_or(0),
+                        size: le64(b, 48).unwrap_or(0),
+                        nlink: le32(b, 92).unwrap_or(0),
                         attrs: Attrs::new(
                             mode,
-                            le32(&b, 96).unwrap_or(0),
-                            le32(&b, 100).unwrap_or(0),
+                            le32(b, 96).unwrap_or(0),
+                            le32(b, 100).unwrap_or(0),
                         ),
                         mode,
-                        flags: le32(&b, 108).unwrap_or(0),
+                        flags: le32(b, 108).unwrap_or(0),
                         data: b.get(160..160 + data_len).unwrap_or(&[]).to_vec(),
                     },
                 );
             }
             DENT => {
-                let nlen = usize::from(le16(&b, 50).unwrap_or(0));
+                let nlen = usize::from(le16(b, 50).unwrap_or(0));
                 let Some(name) = b.get(56..56 + nlen) else {
                     out.problem(format!(
                         "LEB {l}:{o}: directory entry name runs past its node"
                     ));
                     return;
                 };
-                let target = le64(&b, 40).unwrap_or(0);
+                let target = le64(b, 40).unwrap_or(0);
                 if target == 0 {
                     // A deletion entry (journal): the name is gone.
                     leaves.dents.remove(&(inum, name.to_vec()));
@@ -491,7 +491,7 @@ impl Fs {
                 }
             }
             DATA => {
-                let block = le32(&b, 28).unwrap_or(0) & 0x1fff_ffff;
+                let block = le32(b, 28).unwrap_or(0) & 0x1fff_ffff;
                 let at = u64::from(l) * self.leb() + u64::from(o);
                 leaves
                     .data
