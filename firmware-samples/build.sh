@@ -351,7 +351,45 @@ make_tree() {
 build_formats_archives() { :; }
 
 # Flash file systems: JFFS2 (both endians, zlib/lzma/rtime, erase-block padding), UBI/UBIFS.
-build_formats_flash() { :; }
+build_formats_flash() {
+  # JFFS2: 64 KiB erase blocks, padded to the end of the last one (0xff); default zlib with
+  # rtime as fallback, both endians; rtime alone; lzo first (lzo is off unless asked for).
+  mkfs.jffs2 -r "$tree" -l -e 0x10000 --pad -o "$fmt/le.jffs2"
+  mkfs.jffs2 -r "$tree" -b -e 0x10000 --pad -o "$fmt/be.jffs2"
+  mkfs.jffs2 -r "$tree" -l -e 0x10000 --pad -x zlib -o "$fmt/rtime.jffs2"
+  mkfs.jffs2 -r "$tree" -l -e 0x10000 --pad -X lzo -x zlib -o "$fmt/lzo.jffs2"
+  # UBIFS: the smallest geometry UBIFS allows (512-byte pages, 16 KiB PEBs, 15 KiB LEBs, two
+  # log LEBs); even so an empty UBIFS takes 11 LEBs (165 KiB). ubifs.img is the whole tree,
+  # zlib. ubi.img holds two volumes: "rootfs", a dynamic UBIFS (lzo) of the tree without its
+  # two bulky files (they would double the sample; ubifs.img covers them), and "data", a
+  # static volume holding a small SquashFS (static volumes carry data CRCs).
+  local u="$work/ubi"
+  mkdir -p "$u/data/conf"
+  cp -a "$tree" "$u/root"
+  rm "$u/root/usr/lib/libfake.so" "$u/root/usr/lib/deep/er/numbers.txt"
+  printf 'wan=dhcp\nadmin_pass=admin\n' > "$u/data/conf/network"
+  ln -s network "$u/data/conf/current"
+  find "$u/root" "$u/data" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  mkfs.ubifs -r "$tree" -m 512 -e 15360 -c 64 -l 2 -x zlib -o "$fmt/ubifs.img"
+  mkfs.ubifs -r "$u/root" -m 512 -e 15360 -c 64 -l 2 -x lzo -o "$u/rootfs.ubifs"
+  mksquashfs "$u/data" "$u/data.sqfs" -comp gzip -noappend -all-root -no-progress -quiet >/dev/null
+  cat > "$u/ubi.ini" <<U
+[rootfs]
+mode=ubi
+image=$u/rootfs.ubifs
+vol_id=0
+vol_type=dynamic
+vol_name=rootfs
+[data]
+mode=ubi
+image=$u/data.sqfs
+vol_id=1
+vol_type=static
+vol_name=data
+U
+  ubinize -o "$fmt/ubi.img" -p 16KiB -m 512 -s 512 -Q 1 "$u/ubi.ini" 2>/dev/null
+  ls -l "$fmt"/*.jffs2 "$fmt/ubi.img" "$fmt/ubifs.img"
+}
 
 # Block file systems: ext2/3/4, CramFS, EROFS.
 build_formats_fs() {

@@ -127,28 +127,39 @@ fn ext2_root_after_a_kernel_is_extracted_and_checked() {
 }
 
 #[test]
-fn jffs2_root_after_a_kernel_is_a_problem() {
+fn flash_roots_after_a_kernel_are_extracted_and_checked() {
+    // JFFS2, UBIFS and UBI are extracted: the gate fails on what the root holds (an empty
+    // root password), found inside the extracted file system.
+    let recipes: &[(&str, &str, &str)] = &[
+        ("mkfs.jffs2", "mkfs.jffs2 -l -e 0x10000 -r \"$ROOT\" -o \"$OUT\"", "[jffs2@0x"),
+        ("mkfs.jffs2", "mkfs.jffs2 -b -r \"$ROOT\" -o \"$OUT\"", "[jffs2@0x"),
+        ("mkfs.ubifs", "mkfs.ubifs -q -r \"$ROOT\" -m 2048 -e 129024 -c 64 -o \"$OUT\"", "[ubifs@0x"),
+        (
+            "ubinize",
+            "mkfs.ubifs -q -r \"$ROOT\" -m 2048 -e 129024 -c 64 -o \"$OUT.ubifs\" && printf '[rootfs]\\nmode=ubi\\nimage=%s\\nvol_id=0\\nvol_type=dynamic\\nvol_name=rootfs\\nvol_flags=autoresize\\n' \"$OUT.ubifs\" > \"$OUT.ini\" && ubinize -o \"$OUT\" -m 2048 -p 128KiB \"$OUT.ini\"",
+            "/rootfs.extracted/ubifs@0x0/etc/shadow",
+        ),
+    ];
     let tmp = tempfile::tempdir().unwrap();
     let root = rootfs(tmp.path());
-    let img = tmp.path().join("root.jffs2");
-    let Some(()) = make(
-        "mkfs.jffs2",
-        &[
-            "-r".as_ref(),
-            root.as_os_str(),
-            "-o".as_ref(),
-            img.as_os_str(),
-            "-e".as_ref(),
-            "0x10000".as_ref(),
-            "-l".as_ref(),
-        ],
-    ) else {
-        return;
-    };
-    let mut image = kernel_prefix();
-    image.extend(fs::read(&img).unwrap());
-    let (code, text) = gate(tmp.path(), &image, &[]);
-    assert_fails(code, &text, &["JFFS2 file system", "cannot extract"]);
+    for (i, (tool, recipe, needle)) in recipes.iter().enumerate() {
+        if peer(tool).is_none() {
+            continue;
+        }
+        let dir = tmp.path().join(format!("case{i}"));
+        fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("part.bin");
+        let o = run(Command::new("sh")
+            .arg("-c")
+            .arg(recipe)
+            .env("ROOT", &root)
+            .env("OUT", &out));
+        assert!(o.status.success(), "{recipe}");
+        let mut image = kernel_prefix();
+        image.extend(fs::read(&out).unwrap());
+        let (code, text) = gate(&dir, &image, &[]);
+        assert_fails(code, &text, &[needle, "empty-password"]);
+    }
 }
 
 #[test]
@@ -486,25 +497,52 @@ fn the_worker_memory_limit_holds() {
 #[test]
 fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
     let recipes: &[(&str, &str, &str)] = &[
-        ("cpio", "cd \"$ROOT\" && find . | cpio -o -H newc > \"$OUT\" 2>/dev/null", "cpio archive (newc)"),
-        ("cpio", "cd \"$ROOT\" && find . | cpio -o -H odc > \"$OUT\" 2>/dev/null", "cpio archive (odc)"),
-        ("cpio", "cd \"$ROOT\" && find . | cpio -o -H bin > \"$OUT\" 2>/dev/null", "cpio archive (old binary)"),
+        (
+            "cpio",
+            "cd \"$ROOT\" && find . | cpio -o -H newc > \"$OUT\" 2>/dev/null",
+            "cpio archive (newc)",
+        ),
+        (
+            "cpio",
+            "cd \"$ROOT\" && find . | cpio -o -H odc > \"$OUT\" 2>/dev/null",
+            "cpio archive (odc)",
+        ),
+        (
+            "cpio",
+            "cd \"$ROOT\" && find . | cpio -o -H bin > \"$OUT\" 2>/dev/null",
+            "cpio archive (old binary)",
+        ),
         ("tar", "tar -C \"$ROOT\" -cf \"$OUT\" .", "tar archive"),
         ("zip", "cd \"$ROOT\" && zip -qr \"$OUT\" .", "zip archive"),
         ("7z", "7z a -bd -bso0 \"$OUT\" \"$ROOT\"", "7-Zip archive"),
-        ("bzip2", "tar -C \"$ROOT\" -cf - . | bzip2 > \"$OUT\"", "bzip2 stream"),
-        // zstd is extracted: what it holds (a tar) is what is named.
-        ("zstd", "tar -C \"$ROOT\" -cf - . | zstd -q > \"$OUT\"", "tar archive"),
-        ("lz4", "tar -C \"$ROOT\" -cf - . | lz4 -q > \"$OUT\"", "lz4 frame stream"),
-        ("lzop", "tar -C \"$ROOT\" -cf - . | lzop > \"$OUT\"", "lzop stream"),
-        ("mkfs.jffs2", "mkfs.jffs2 -b -r \"$ROOT\" -o \"$OUT\"", "JFFS2 file system (big-endian)"),
-        ("genromfs", "genromfs -d \"$ROOT\" -f \"$OUT\"", "romfs file system"),
-        ("mkfs.ubifs", "mkfs.ubifs -q -r \"$ROOT\" -m 2048 -e 129024 -c 64 -o \"$OUT\"", "UBIFS file system"),
         (
-            "ubinize",
-            "mkfs.ubifs -q -r \"$ROOT\" -m 2048 -e 129024 -c 64 -o \"$OUT.ubifs\" && printf '[rootfs]\\nmode=ubi\\nimage=%s\\nvol_id=0\\nvol_type=dynamic\\nvol_name=rootfs\\nvol_flags=autoresize\\n' \"$OUT.ubifs\" > \"$OUT.ini\" && ubinize -o \"$OUT\" -m 2048 -p 128KiB \"$OUT.ini\"",
-            "UBI flash image",
+            "bzip2",
+            "tar -C \"$ROOT\" -cf - . | bzip2 > \"$OUT\"",
+            "bzip2 stream",
         ),
+        // zstd is extracted: what it holds (a tar) is what is named.
+        (
+            "zstd",
+            "tar -C \"$ROOT\" -cf - . | zstd -q > \"$OUT\"",
+            "tar archive",
+        ),
+        (
+            "lz4",
+            "tar -C \"$ROOT\" -cf - . | lz4 -q > \"$OUT\"",
+            "lz4 frame stream",
+        ),
+        (
+            "lzop",
+            "tar -C \"$ROOT\" -cf - . | lzop > \"$OUT\"",
+            "lzop stream",
+        ),
+        (
+            "genromfs",
+            "genromfs -d \"$ROOT\" -f \"$OUT\"",
+            "romfs file system",
+        ),
+        // ext, EROFS, JFFS2, UBI and UBIFS are extracted (see the tests above and
+        // flash_roots_after_a_kernel_are_extracted_and_checked).
         (
             "img2simg",
             "mke2fs -q -F -t ext4 -d \"$ROOT\" \"$OUT.raw\" 4096 && img2simg \"$OUT.raw\" \"$OUT\"",

@@ -10,8 +10,11 @@ mod elf;
 mod erofs;
 mod ext;
 mod gzip;
+mod jffs2;
 mod lzma;
 mod squashfs;
+mod ubi;
+mod ubifs;
 mod uimage;
 mod unsupported;
 mod xz;
@@ -34,6 +37,9 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &lzma::Lzma,
     &zstd::Zstd,
     &elf::Elf,
+    &jffs2::Jffs2,
+    &ubi::Ubi,
+    &ubifs::Ubifs,
 ];
 
 /// Looks up a handler by id.

@@ -67,30 +67,6 @@ macro_rules! recogniser {
 /// Every recognised-but-unsupported format.
 pub static RECOGNISERS: &[Recogniser] = &[
     recogniser!(
-        "jffs2",
-        "JFFS2 flash file system",
-        [
-            &[0x85, 0x19, 0x01, 0xe0],
-            &[0x85, 0x19, 0x02, 0xe0],
-            &[0x85, 0x19, 0x03, 0x20],
-            &[0x19, 0x85, 0xe0, 0x01],
-            &[0x19, 0x85, 0xe0, 0x02],
-            &[0x19, 0x85, 0x20, 0x03]
-        ],
-        0,
-        12,
-        jffs2
-    ),
-    recogniser!("ubi", "UBI flash image", [b"UBI#"], 0, 64, ubi),
-    recogniser!(
-        "ubifs",
-        "UBIFS file system",
-        [&[0x31, 0x18, 0x10, 0x06]],
-        0,
-        4096,
-        ubifs
-    ),
-    recogniser!(
         "squashfs-other",
         "SquashFS other than 4.0 little-endian (big-endian, 1.x-3.x, vendor LZMA variants)",
         [b"hsqs", b"sqsh", b"shsq", b"qshs"],
@@ -151,42 +127,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
     ),
     recogniser!("trx", "Broadcom TRX firmware header", [b"HDR0"], 0, 28, trx),
 ];
-
-/// JFFS2's header CRC: the kernel's `crc32(0, …)`, i.e. CRC-32 without the final inversion.
-fn jffs2_crc(b: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new_with_initial(0xffff_ffff);
-    h.update(b);
-    !h.finalize()
-}
-
-fn jffs2(h: &[u8]) -> Option<(u64, String)> {
-    let le = h.first() == Some(&0x85);
-    let rd = |at| if le { le32(h, at) } else { be32(h, at) };
-    let totlen = rd(4)?;
-    let crc = rd(8)?;
-    let endian = if le { "little" } else { "big" };
-    ((12..1 << 24).contains(&totlen) && jffs2_crc(&h[..8]) == crc)
-        .then(|| (0, format!("JFFS2 file system ({endian}-endian)")))
-}
-
-fn ubi(h: &[u8]) -> Option<(u64, String)> {
-    let version = *h.get(4)?;
-    let crc = be32(h, 60)?;
-    // The erase-counter header's CRC: the kernel's crc32 seeded with all ones, not inverted.
-    let ok = version == 1 && !crc32fast::hash(h.get(..60)?) == crc;
-    ok.then(|| (0, "UBI flash image".into()))
-}
-
-fn ubifs(h: &[u8]) -> Option<(u64, String)> {
-    let crc = le32(h, 4)?;
-    let len = le32(h, 16)? as usize;
-    let node = *h.get(20)?;
-    let group = *h.get(21)?;
-    // The node's CRC (UBI's: seeded with all ones, not inverted) covers bytes 8..len.
-    let body = h.get(8..len)?;
-    (len >= 24 && node <= 11 && group <= 2 && !crc32fast::hash(body) == crc)
-        .then(|| (0, "UBIFS file system".into()))
-}
 
 fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
     let magic = h.get(..4)?;
