@@ -5,12 +5,21 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod androidsparse;
+mod bzip2;
+mod fdt;
 mod gzip;
+mod ihex;
+mod lz4;
 mod lzma;
+mod lzo;
 mod squashfs;
+mod srec;
+mod trx;
 mod uimage;
 mod unsupported;
 mod xz;
+mod zlib;
 mod zstd;
 
 use crate::handler::Handler;
@@ -26,6 +35,15 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &xz::Xz,
     &lzma::Lzma,
     &zstd::Zstd,
+    &fdt::Fdt,
+    &trx::Trx,
+    &androidsparse::AndroidSparse,
+    &bzip2::Bzip2,
+    &lz4::Lz4,
+    &lzo::Lzop,
+    &zlib::Zlib,
+    &ihex::IHex,
+    &srec::SRec,
 ];
 
 /// Looks up a handler by id.
