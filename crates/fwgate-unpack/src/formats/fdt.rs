@@ -3,7 +3,8 @@
 //! token count and property sizes). Each `/images/<name>` node's data, embedded (`data`) or
 //! external (`mkimage -E`: `data-offset` after the tree, or `data-position`, with
 //! `data-size`), is a payload named after the node; its `type`, `arch` and `compression` go
-//! into the manifest's info. A plain device tree blob holds no payload: it is a leaf.
+//! into the manifest's info. A plain device tree blob holds no payload: it is written as the
+//! kernel shows it in /proc/device-tree (a directory per node, a file per property).
 
 use crate::formats::be32;
 use crate::handler::{human_size, Handler, Output, Probe};
@@ -140,8 +141,18 @@ fn value_u32(v: &[u8]) -> Option<u64> {
     (v.len() == 4).then(|| be32(v, 0).map(u64::from))?
 }
 
+/// What the walk shows its visitor: a node (its path below the root), or a property of the
+/// node at a path (name, offset and length of its value).
+enum Event<'a> {
+    Node(&'a [String]),
+    Prop(&'a [String], &'a str, u64, u64),
+}
+
+/// A visitor of the walk; an error stops it.
+type Visit<'v> = &'v mut dyn FnMut(Event<'_>) -> Result<()>;
+
 /// Walks the structure block: explicit stack, bounded by MAX_DEPTH and MAX_TOKENS.
-fn walk(src: &Source, h: &Header) -> Walk {
+fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
     let mut c = Cursor {
         src: src.clone(),
         base: 0,
@@ -155,23 +166,23 @@ fn walk(src: &Source, h: &Header) -> Walk {
     for _ in 0..MAX_TOKENS {
         let Some(token) = c.word(pos) else {
             fail(&mut w, format!("structure block runs past the end at {pos:#x}"));
-            return w;
+            return Ok(w);
         };
         if pos + 4 > h.end_struct {
             fail(&mut w, format!("token at {pos:#x} outside the structure block"));
-            return w;
+            return Ok(w);
         }
         pos += 4;
         match token {
             BEGIN_NODE => {
                 let Some(name) = c.string(pos, h.end_struct) else {
                     fail(&mut w, format!("node name at {pos:#x} is not terminated within {MAX_NAME} bytes"));
-                    return w;
+                    return Ok(w);
                 };
                 pos += (name.len() as u64 + 1 + 3) & !3;
                 if path.len() >= MAX_DEPTH {
                     fail(&mut w, format!("nodes nested deeper than {MAX_DEPTH} at {pos:#x}"));
-                    return w;
+                    return Ok(w);
                 }
                 w.nodes += 1;
                 if path.len() == 1 && name == "images" {
@@ -180,7 +191,7 @@ fn walk(src: &Source, h: &Header) -> Walk {
                 if path.len() == 2 && path[1] == "images" {
                     if w.images.len() >= MAX_IMAGES {
                         fail(&mut w, format!("more than {MAX_IMAGES} images"));
-                        return w;
+                        return Ok(w);
                     }
                     w.images.push(Image {
                         name: name.clone(),
@@ -188,23 +199,24 @@ fn walk(src: &Source, h: &Header) -> Walk {
                     });
                 }
                 path.push(name);
+                visit(Event::Node(&path[1..]))?;
             }
             END_NODE => {
                 if path.pop().is_none() {
                     fail(&mut w, format!("unbalanced end of node at {:#x}", pos - 4));
-                    return w;
+                    return Ok(w);
                 }
             }
             PROP => {
                 let (Some(len), Some(nameoff)) = (c.word(pos), c.word(pos + 4)) else {
                     fail(&mut w, format!("property at {pos:#x} runs past the end"));
-                    return w;
+                    return Ok(w);
                 };
                 let at = pos + 8;
                 let end = at + u64::from(len);
                 if end > h.end_struct {
                     fail(&mut w, format!("property at {pos:#x} of {len} bytes runs past the structure block"));
-                    return w;
+                    return Ok(w);
                 }
                 pos = (end + 3) & !3;
                 let Some(name) = h
@@ -214,7 +226,7 @@ fn walk(src: &Source, h: &Header) -> Walk {
                     .and_then(|o| c.string(o, strings_end))
                 else {
                     fail(&mut w, format!("property at {:#x} names no string", at - 8));
-                    return w;
+                    return Ok(w);
                 };
                 let value = |c: &mut Cursor| {
                     if len > MAX_VALUE {
@@ -226,6 +238,7 @@ fn walk(src: &Source, h: &Header) -> Walk {
                 if path.len() == 1 && name == "description" {
                     w.description = value(&mut c).map(|v| value_string(&v));
                 }
+                visit(Event::Prop(&path[1..], &name, at, u64::from(len)))?;
                 let in_image = path.len() == 3 && path[1] == "images";
                 if let (true, Some(img)) = (in_image, w.images.last_mut()) {
                     match name.as_str() {
@@ -247,16 +260,56 @@ fn walk(src: &Source, h: &Header) -> Walk {
                 if !path.is_empty() {
                     fail(&mut w, format!("end of the structure block inside node {}", path.join("/")));
                 }
-                return w;
+                return Ok(w);
             }
             t => {
                 fail(&mut w, format!("unknown token {t:#x} at {:#x}", pos - 4));
-                return w;
+                return Ok(w);
             }
         }
     }
     fail(&mut w, format!("more than {MAX_TOKENS} tokens"));
-    w
+    Ok(w)
+}
+
+/// Whether a node or property name can be a file name: no `/`, not `.` or `..`, not empty.
+fn plain_name(n: &str) -> bool {
+    !n.is_empty() && n != "." && n != ".." && !n.contains('/') && !n.contains('\0')
+}
+
+/// Writes a plain device tree the way the kernel shows it in /proc/device-tree: a directory
+/// per node, a file per property holding its raw value.
+fn write_tree(src: &Source, h: &Header, out: &mut Output<'_>) -> Result<Walk> {
+    let mut visit = |e: Event<'_>| -> Result<()> {
+        out.check_time()?;
+        let (path, prop) = match e {
+            Event::Node(path) => (path, None),
+            Event::Prop(path, name, at, len) => (path, Some((name, at, len))),
+        };
+        if let Some(bad) = path.iter().find(|n| !plain_name(n)) {
+            if prop.is_none() {
+                out.problem(format!("node named {bad:?} cannot be a directory; not extracted"));
+            }
+            return Ok(());
+        }
+        let dir = path.join("/");
+        match prop {
+            None => out.dir(&dir, 0o555),
+            Some((name, _, _)) if !plain_name(name) => {
+                out.problem(format!("{dir}: property named {name:?} cannot be a file; not extracted"));
+                Ok(())
+            }
+            Some((name, at, len)) => {
+                let file = if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                out.file(&file, &mut src.slice(at, len).reader(0), 0o444)
+            }
+        }
+    };
+    walk(src, h, &mut visit)
 }
 
 fn info(w: &Walk, h: &Header) -> String {
@@ -309,7 +362,7 @@ impl Handler for Fdt {
         if be32(&first, 0)? != BEGIN_NODE || h.total > src.len() && h.total > 1 << 30 {
             return None;
         }
-        let w = walk(src, &h);
+        let w = walk(src, &h, &mut |_| Ok(())).ok()?;
         Some(Probe::new(Some(h.total), info(&w, &h)))
     }
 
@@ -323,7 +376,12 @@ impl Handler for Fdt {
                 src.len()
             ));
         }
-        let w = walk(&src.slice(0, total), &h);
+        let window = src.slice(0, total);
+        let mut w = walk(&window, &h, &mut |_| Ok(()))?;
+        if !w.fit {
+            // A plain device tree: its nodes and properties, as the kernel shows them.
+            w = write_tree(&window, &h, out)?;
+        }
         if let Some(e) = &w.error {
             out.problem(format!("structure block: {e}; the nodes after it were not read"));
         }
