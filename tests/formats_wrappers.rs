@@ -47,7 +47,10 @@ fn payloads(tree: &Tree, base: &str) -> BTreeMap<String, String> {
 fn assert_same_payloads(tree: &Tree, base: &str, reference: &Path, what: &str) {
     let ours = payloads(tree, base);
     let theirs = listing(reference);
-    assert!(!theirs.is_empty(), "{what}: the reference tool extracted nothing");
+    assert!(
+        !theirs.is_empty(),
+        "{what}: the reference tool extracted nothing"
+    );
     assert_eq!(ours, theirs, "{what}");
 }
 
@@ -81,17 +84,45 @@ fn streams_match_their_decompressors() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &[&str], &str, &str)] = &[
         // sample, tool, args, the file it writes, fwgate's container directory
-        ("shadow.bz2", "bunzip2", &["-k", "shadow.bz2"], "shadow", "bzip2@0x0"),
-        ("shadow.lz4", "lz4", &["-d", "-q", "shadow.lz4", "out"], "out", "lz4@0x0"),
-        ("legacy.lz4", "lz4", &["-d", "-q", "legacy.lz4", "out"], "out", "lz4@0x0"),
-        ("shadow.lzo", "lzop", &["-d", "-q", "shadow.lzo"], "shadow", "lzo@0x0"),
+        (
+            "shadow.bz2",
+            "bunzip2",
+            &["-k", "shadow.bz2"],
+            "shadow",
+            "bzip2@0x0",
+        ),
+        (
+            "shadow.lz4",
+            "lz4",
+            &["-d", "-q", "shadow.lz4", "out"],
+            "out",
+            "lz4@0x0",
+        ),
+        (
+            "legacy.lz4",
+            "lz4",
+            &["-d", "-q", "legacy.lz4", "out"],
+            "out",
+            "lz4@0x0",
+        ),
+        (
+            "shadow.lzo",
+            "lzop",
+            &["-d", "-q", "shadow.lzo"],
+            "shadow",
+            "lzo@0x0",
+        ),
     ];
     let mut compared = 0;
     for (i, (name, tool, args, produced, base)) in cases.iter().enumerate() {
         let work = tmp.path().join(format!("w{i}"));
         let img = sample_in(name, &work);
         // lzop stores the file name; the other streams have none.
-        let ours_name = if *base == "lzo@0x0" { "root.sqfs" } else { "data" };
+        let ours_name = if *base == "lzo@0x0" {
+            "root.sqfs"
+        } else {
+            "data"
+        };
         let refdir = tmp.path().join(format!("ref{i}"));
         if reference_files(tool, args, &work, &[(produced, ours_name)], &refdir).is_none() {
             continue;
@@ -127,7 +158,14 @@ for at in range(len(d) - 1):
         break
 "#;
     let refdir = tmp.path().join("ref");
-    if reference_files("python3", &["-c", script], &work, &[("data", "data")], &refdir).is_none()
+    if reference_files(
+        "python3",
+        &["-c", script],
+        &work,
+        &[("data", "data")],
+        &refdir,
+    )
+    .is_none()
     {
         return;
     }
@@ -156,9 +194,21 @@ fn uimages_of_every_compression_match_dumpimage_and_the_decompressor() {
         ("none", "", &[], "", ""),
         ("bzip2", "bunzip2", &["-k", "-c", "kernel"], "", "data"),
         ("lzma", "lzma", &["-d", "-k", "-c", "kernel"], "", "data"),
-        ("lzo", "lzop", &["-d", "-q", "-f", "-o", "dec", "kernel"], "dec", "root.sqfs"),
+        (
+            "lzo",
+            "lzop",
+            &["-d", "-q", "-f", "-o", "dec", "kernel"],
+            "dec",
+            "root.sqfs",
+        ),
         ("lz4", "lz4", &["-d", "-q", "kernel", "dec"], "dec", "data"),
-        ("zstd", "zstd", &["-d", "-q", "kernel", "-o", "dec"], "dec", "data"),
+        (
+            "zstd",
+            "zstd",
+            &["-d", "-q", "kernel", "-o", "dec"],
+            "dec",
+            "data",
+        ),
     ];
     let mut compared = 0;
     for (comp, tool, args, produced, ours) in cases {
@@ -298,7 +348,17 @@ fn plain_dtb_is_written_as_proc_device_tree() {
     let img = sample_in("plain.dtb", &work);
     if reference(
         "dtc",
-        &["-q", "-s", "-I", "dtb", "-O", "dts", "-o", "blob.dts", "plain.dtb"],
+        &[
+            "-q",
+            "-s",
+            "-I",
+            "dtb",
+            "-O",
+            "dts",
+            "-o",
+            "blob.dts",
+            "plain.dtb",
+        ],
         &work,
     )
     .is_none()
@@ -309,7 +369,12 @@ fn plain_dtb_is_written_as_proc_device_tree() {
     assert!(tree.nodes.iter().all(|n| !n.raw), "{:#?}", tree.nodes);
     let dir = tree.root.join("fdt@0x0");
     let dir = dir.to_str().unwrap();
-    reference("dtc", &["-q", "-s", "-I", "fs", "-O", "dts", "-o", "fs.dts", dir], &work).unwrap();
+    reference(
+        "dtc",
+        &["-q", "-s", "-I", "fs", "-O", "dts", "-o", "fs.dts", dir],
+        &work,
+    )
+    .unwrap();
     let blob = fs::read_to_string(work.join("blob.dts")).unwrap();
     assert_eq!(fs::read_to_string(work.join("fs.dts")).unwrap(), blob);
     let nodes = blob.lines().filter(|l| l.trim_end().ends_with('{')).count();
@@ -317,7 +382,10 @@ fn plain_dtb_is_written_as_proc_device_tree() {
         RegionKind::Container { format, info } if format == "fdt" => info.clone(),
         k => panic!("{k:?}"),
     };
-    assert!(info.contains(&format!("device tree blob, {nodes} nodes")), "{info}");
+    assert!(
+        info.contains(&format!("device tree blob, {nodes} nodes")),
+        "{info}"
+    );
 }
 
 /// TRX: no Debian tool reads it; unblob's TRX extractor (the peer venv) is the reference.
@@ -366,7 +434,10 @@ fn android_sparse_matches_simg2img() {
 #[test]
 fn hex_records_match_objcopy() {
     let tmp = tempfile::tempdir().unwrap();
-    for (name, input, base) in [("rcs.hex", "ihex", "ihex@0x0"), ("rcs.srec", "srec", "srec@0x0")] {
+    for (name, input, base) in [
+        ("rcs.hex", "ihex", "ihex@0x0"),
+        ("rcs.srec", "srec", "srec@0x0"),
+    ] {
         let work = tmp.path().join(format!("w-{name}"));
         let img = sample_in(name, &work);
         let refdir = tmp.path().join(format!("ref-{name}"));
@@ -433,10 +504,22 @@ fn uimage(kind: u8, comp: u8, declared: u32, payload: &[u8]) -> Vec<u8> {
 fn truncated_uimage_keeps_what_is_there() {
     let payload = b"root::0:0:99999:7:::\n".repeat(4);
     let (_t, tree) = hostile(&uimage(2, 0, 1 << 20, &payload), Limits::default());
-    assert!(has_problem(&tree, "uimage", "truncated"), "{:#?}", tree.problems);
-    let p = tree.problems.iter().find(|p| p.message.contains("truncated")).unwrap();
+    assert!(
+        has_problem(&tree, "uimage", "truncated"),
+        "{:#?}",
+        tree.problems
+    );
+    let p = tree
+        .problems
+        .iter()
+        .find(|p| p.message.contains("truncated"))
+        .unwrap();
     assert_eq!(p.offset, Some(0));
-    let kernel = tree.nodes.iter().find(|n| n.path == "uimage@0x0/kernel").unwrap();
+    let kernel = tree
+        .nodes
+        .iter()
+        .find(|n| n.path == "uimage@0x0/kernel")
+        .unwrap();
     assert_eq!(kernel.size, payload.len() as u64);
 }
 
@@ -475,7 +558,7 @@ impl Fdt {
         self.word(1);
         self.structs.extend_from_slice(name.as_bytes());
         self.structs.push(0);
-        while self.structs.len() % 4 != 0 {
+        while !self.structs.len().is_multiple_of(4) {
             self.structs.push(0);
         }
     }
@@ -490,7 +573,7 @@ impl Fdt {
         self.word(value.len() as u32);
         self.word(off);
         self.structs.extend_from_slice(value);
-        while self.structs.len() % 4 != 0 {
+        while !self.structs.len().is_multiple_of(4) {
             self.structs.push(0);
         }
     }
@@ -548,7 +631,10 @@ fn fit_with_external_data_past_the_end_is_a_problem_and_the_rest_is_kept() {
         "{:#?}",
         tree.problems
     );
-    assert!(tree.nodes.iter().any(|n| n.path == "fdt@0x0/ramdisk" && n.size == 39));
+    assert!(tree
+        .nodes
+        .iter()
+        .any(|n| n.path == "fdt@0x0/ramdisk" && n.size == 39));
 }
 
 #[test]
@@ -608,9 +694,7 @@ fn trx_partition_past_the_length_is_a_problem() {
 #[test]
 fn sparse_fill_beyond_the_limits_is_a_limit_problem_without_a_huge_allocation() {
     let mut d = Vec::new();
-    for v in [0xed26_ff3au32] {
-        d.extend_from_slice(&v.to_le_bytes());
-    }
+    d.extend_from_slice(&0xed26_ff3au32.to_le_bytes());
     d.extend_from_slice(&1u16.to_le_bytes());
     d.extend_from_slice(&0u16.to_le_bytes());
     d.extend_from_slice(&28u16.to_le_bytes());
@@ -634,8 +718,10 @@ fn sparse_fill_beyond_the_limits_is_a_limit_problem_without_a_huge_allocation() 
     };
     let (_t, tree) = hostile(&d, limits);
     assert!(
-        tree.problems.iter().any(|p| p.format.as_deref() == Some("androidsparse")
-            && (p.message.contains("larger than") || p.message.contains("expands more than"))),
+        tree.problems
+            .iter()
+            .any(|p| p.format.as_deref() == Some("androidsparse")
+                && (p.message.contains("larger than") || p.message.contains("expands more than"))),
         "{:#?}",
         tree.problems
     );
@@ -658,8 +744,16 @@ fn ihex_overlapping_records_are_a_problem() {
     s += &ihex(0, 0x0010, b"ghijklmnopqrstuv");
     s += &ihex(1, 0, b"");
     let (_t, tree) = hostile(s.as_bytes(), Limits::default());
-    assert!(has_problem(&tree, "ihex", "overlaps"), "{:#?}", tree.problems);
-    let data = tree.nodes.iter().find(|n| n.path == "ihex@0x0/data").unwrap();
+    assert!(
+        has_problem(&tree, "ihex", "overlaps"),
+        "{:#?}",
+        tree.problems
+    );
+    let data = tree
+        .nodes
+        .iter()
+        .find(|n| n.path == "ihex@0x0/data")
+        .unwrap();
     assert_eq!(
         fs::read(tree.path_of(data)).unwrap(),
         b"0123456789abcdefghijklmnopqrstuv"
@@ -674,7 +768,11 @@ fn ihex_with_a_4_gib_span_is_not_assembled_into_one_file() {
     s += &ihex(0, 0xfff0, b"high data.......");
     s += &ihex(1, 0, b"");
     let (_t, tree) = hostile(s.as_bytes(), Limits::default());
-    assert!(has_problem(&tree, "ihex", "addresses span"), "{:#?}", tree.problems);
+    assert!(
+        has_problem(&tree, "ihex", "addresses span"),
+        "{:#?}",
+        tree.problems
+    );
     let sizes: Vec<_> = tree
         .nodes
         .iter()
@@ -689,7 +787,8 @@ fn ihex_with_a_4_gib_span_is_not_assembled_into_one_file() {
 
 #[test]
 fn random_text_is_not_taken_for_hex_records() {
-    let text = b"key:value\n:not hex at all\nS1 is a sensor\nroot:x:0:0:root:/root:/bin/sh\n:1000000\n";
+    let text =
+        b"key:value\n:not hex at all\nS1 is a sensor\nroot:x:0:0:root:/root:/bin/sh\n:1000000\n";
     let (_t, tree) = hostile(text, Limits::default());
     assert!(
         !tree
@@ -719,8 +818,9 @@ fn bzip2_bomb_is_a_limit_problem() {
     assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
     let (_t, tree) = hostile(&bomb, Limits::default());
     assert!(
-        tree.problems.iter().any(|p| p.format.as_deref() == Some("bzip2")
-            && p.message.contains("expands more than")),
+        tree.problems.iter().any(
+            |p| p.format.as_deref() == Some("bzip2") && p.message.contains("expands more than")
+        ),
         "{:#?}",
         tree.problems
     );

@@ -38,7 +38,7 @@ fn header(src: &Source) -> Option<Header> {
     let chunk_hdr = u64::from(le16(&h, 10)?);
     let blk_sz = u64::from(le32(&h, 12)?);
     // libsparse accepts larger headers (it skips the rest); the block size is a multiple of 4.
-    if file_hdr < 28 || chunk_hdr < 12 || blk_sz == 0 || blk_sz % 4 != 0 {
+    if file_hdr < 28 || chunk_hdr < 12 || blk_sz == 0 || !blk_sz.is_multiple_of(4) {
         return None;
     }
     Some(Header {
@@ -54,7 +54,11 @@ enum Fill {
     /// Copy `left` bytes from the source at `at`.
     Raw { at: u64, left: u64 },
     /// Repeat a 4-byte pattern for `left` bytes.
-    Pattern { word: [u8; 4], left: u64, phase: usize },
+    Pattern {
+        word: [u8; 4],
+        left: u64,
+        phase: usize,
+    },
 }
 
 /// Streams the expanded image, chunk by chunk.
@@ -97,9 +101,12 @@ impl Expand {
         let blocks = u64::from(blocks);
         let total = u64::from(total);
         let data_at = at + self.h.chunk_hdr;
-        let data_len = total
-            .checked_sub(self.h.chunk_hdr)
-            .ok_or_else(|| bad(format!("chunk {} at {at:#x}: size {total} smaller than its header", self.chunk)))?;
+        let data_len = total.checked_sub(self.h.chunk_hdr).ok_or_else(|| {
+            bad(format!(
+                "chunk {} at {at:#x}: size {total} smaller than its header",
+                self.chunk
+            ))
+        })?;
         let bytes = blocks
             .checked_mul(self.h.blk_sz)
             .ok_or_else(|| bad(format!("chunk {}: block count overflows", self.chunk)))?;
@@ -161,7 +168,12 @@ impl Expand {
                 }
                 None
             }
-            k => return Err(bad(format!("chunk {} at {at:#x}: unknown type {k:#06x}", self.chunk))),
+            k => {
+                return Err(bad(format!(
+                    "chunk {} at {at:#x}: unknown type {k:#06x}",
+                    self.chunk
+                )))
+            }
         };
         if kind != CRC32 {
             self.blocks = self.blocks.saturating_add(blocks);
@@ -183,7 +195,10 @@ impl Read for Expand {
                     let want = buf.len().min(usize::try_from(*left).unwrap_or(usize::MAX));
                     let n = self.src.read_at(*at, &mut buf[..want])?;
                     if n == 0 {
-                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "raw chunk cut short"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "raw chunk cut short",
+                        ));
                     }
                     *at += n as u64;
                     *left -= n as u64;

@@ -60,8 +60,8 @@ fn header(src: &Source) -> Option<Header> {
     let end_struct = off_struct.checked_add(size_struct)?;
     let ok = total >= HEADER as u64
         && off_struct >= HEADER as u64
-        && off_struct % 4 == 0
-        && off_rsv % 8 == 0
+        && off_struct.is_multiple_of(4)
+        && off_rsv.is_multiple_of(8)
         && off_rsv >= HEADER as u64
         && end_struct <= total
         && off_strings.checked_add(size_strings)? <= total;
@@ -83,8 +83,8 @@ struct Cursor {
 
 impl Cursor {
     fn get(&mut self, off: u64, n: usize) -> Option<&[u8]> {
-        let inside = off >= self.base
-            && off.checked_add(n as u64)? <= self.base + self.buf.len() as u64;
+        let inside =
+            off >= self.base && off.checked_add(n as u64)? <= self.base + self.buf.len() as u64;
         if !inside {
             self.buf = self.src.bytes(off, n.max(64 * 1024)).ok()?;
             self.base = off;
@@ -99,7 +99,9 @@ impl Cursor {
 
     /// A NUL-terminated string of at most MAX_NAME bytes at `off`, not past `end`.
     fn string(&mut self, off: u64, end: u64) -> Option<String> {
-        let n = usize::try_from(end.checked_sub(off)?).ok()?.min(MAX_NAME + 1);
+        let n = usize::try_from(end.checked_sub(off)?)
+            .ok()?
+            .min(MAX_NAME + 1);
         let b = self.get(off, n)?;
         let len = b.iter().position(|&c| c == 0)?;
         Some(String::from_utf8_lossy(&b[..len]).into_owned())
@@ -165,23 +167,35 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
     let fail = |w: &mut Walk, msg: String| w.error = Some(msg);
     for _ in 0..MAX_TOKENS {
         let Some(token) = c.word(pos) else {
-            fail(&mut w, format!("structure block runs past the end at {pos:#x}"));
+            fail(
+                &mut w,
+                format!("structure block runs past the end at {pos:#x}"),
+            );
             return Ok(w);
         };
         if pos + 4 > h.end_struct {
-            fail(&mut w, format!("token at {pos:#x} outside the structure block"));
+            fail(
+                &mut w,
+                format!("token at {pos:#x} outside the structure block"),
+            );
             return Ok(w);
         }
         pos += 4;
         match token {
             BEGIN_NODE => {
                 let Some(name) = c.string(pos, h.end_struct) else {
-                    fail(&mut w, format!("node name at {pos:#x} is not terminated within {MAX_NAME} bytes"));
+                    fail(
+                        &mut w,
+                        format!("node name at {pos:#x} is not terminated within {MAX_NAME} bytes"),
+                    );
                     return Ok(w);
                 };
                 pos += (name.len() as u64 + 1 + 3) & !3;
                 if path.len() >= MAX_DEPTH {
-                    fail(&mut w, format!("nodes nested deeper than {MAX_DEPTH} at {pos:#x}"));
+                    fail(
+                        &mut w,
+                        format!("nodes nested deeper than {MAX_DEPTH} at {pos:#x}"),
+                    );
                     return Ok(w);
                 }
                 w.nodes += 1;
@@ -215,7 +229,12 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
                 let at = pos + 8;
                 let end = at + u64::from(len);
                 if end > h.end_struct {
-                    fail(&mut w, format!("property at {pos:#x} of {len} bytes runs past the structure block"));
+                    fail(
+                        &mut w,
+                        format!(
+                            "property at {pos:#x} of {len} bytes runs past the structure block"
+                        ),
+                    );
                     return Ok(w);
                 }
                 pos = (end + 3) & !3;
@@ -243,7 +262,9 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
                 if let (true, Some(img)) = (in_image, w.images.last_mut()) {
                     match name.as_str() {
                         "data" => img.data = Some((at, u64::from(len))),
-                        "data-offset" => img.data_offset = value(&mut c).and_then(|v| value_u32(&v)),
+                        "data-offset" => {
+                            img.data_offset = value(&mut c).and_then(|v| value_u32(&v))
+                        }
                         "data-position" => {
                             img.data_position = value(&mut c).and_then(|v| value_u32(&v))
                         }
@@ -258,7 +279,10 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
             NOP => {}
             END => {
                 if !path.is_empty() {
-                    fail(&mut w, format!("end of the structure block inside node {}", path.join("/")));
+                    fail(
+                        &mut w,
+                        format!("end of the structure block inside node {}", path.join("/")),
+                    );
                 }
                 return Ok(w);
             }
@@ -288,7 +312,9 @@ fn write_tree(src: &Source, h: &Header, out: &mut Output<'_>) -> Result<Walk> {
         };
         if let Some(bad) = path.iter().find(|n| !plain_name(n)) {
             if prop.is_none() {
-                out.problem(format!("node named {bad:?} cannot be a directory; not extracted"));
+                out.problem(format!(
+                    "node named {bad:?} cannot be a directory; not extracted"
+                ));
             }
             return Ok(());
         }
@@ -296,7 +322,9 @@ fn write_tree(src: &Source, h: &Header, out: &mut Output<'_>) -> Result<Walk> {
         match prop {
             None => out.dir(&dir, 0o555),
             Some((name, _, _)) if !plain_name(name) => {
-                out.problem(format!("{dir}: property named {name:?} cannot be a file; not extracted"));
+                out.problem(format!(
+                    "{dir}: property named {name:?} cannot be a file; not extracted"
+                ));
                 Ok(())
             }
             Some((name, at, len)) => {
@@ -314,7 +342,11 @@ fn write_tree(src: &Source, h: &Header, out: &mut Output<'_>) -> Result<Walk> {
 
 fn info(w: &Walk, h: &Header) -> String {
     if !w.fit {
-        return format!("device tree blob, {} nodes, {}", w.nodes, human_size(h.total));
+        return format!(
+            "device tree blob, {} nodes, {}",
+            w.nodes,
+            human_size(h.total)
+        );
     }
     let images: Vec<String> = w
         .images
@@ -383,7 +415,9 @@ impl Handler for Fdt {
             w = write_tree(&window, &h, out)?;
         }
         if let Some(e) = &w.error {
-            out.problem(format!("structure block: {e}; the nodes after it were not read"));
+            out.problem(format!(
+                "structure block: {e}; the nodes after it were not read"
+            ));
         }
         let mut used = vec![(0, total)];
         let mut end = total;
@@ -396,12 +430,18 @@ impl Handler for Fdt {
                 (None, Some(p), _) => (p, img.data_size, true),
                 (None, None, Some(o)) => (external_base + o, img.data_size, true),
                 (None, None, None) => {
-                    out.problem(format!("image {}: no data, data-offset or data-position", img.name));
+                    out.problem(format!(
+                        "image {}: no data, data-offset or data-position",
+                        img.name
+                    ));
                     continue;
                 }
             };
             let Some(size) = size else {
-                out.problem(format!("image {}: external data without data-size", img.name));
+                out.problem(format!(
+                    "image {}: external data without data-size",
+                    img.name
+                ));
                 continue;
             };
             let avail = src.len().saturating_sub(at).min(size);

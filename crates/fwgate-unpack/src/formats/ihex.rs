@@ -46,7 +46,7 @@ pub(crate) enum Line {
 }
 
 pub(crate) fn hex_bytes(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks_exact(2)
@@ -75,8 +75,12 @@ pub(crate) fn parse(line: &[u8]) -> std::result::Result<Line, &'static str> {
             data: data.to_vec(),
         }),
         (1, 0) => Ok(Line::End),
-        (2, 2) => Ok(Line::Base(u64::from(u16::from_be_bytes([data[0], data[1]])) << 4)),
-        (4, 2) => Ok(Line::Base(u64::from(u16::from_be_bytes([data[0], data[1]])) << 16)),
+        (2, 2) => Ok(Line::Base(
+            u64::from(u16::from_be_bytes([data[0], data[1]])) << 4,
+        )),
+        (4, 2) => Ok(Line::Base(
+            u64::from(u16::from_be_bytes([data[0], data[1]])) << 16,
+        )),
         (3, 4) | (5, 4) => Ok(Line::Other),
         _ => Err("unknown record type or wrong length for its type"),
     }
@@ -117,18 +121,14 @@ pub(crate) struct Records {
 
 /// Reads the record lines from the start of `src`; bad lines and a missing end record are
 /// problems, and end the container.
-pub(crate) fn read_records(
-    src: &Source,
-    parse: Parser,
-    out: &mut Output<'_>,
-) -> Result<Records> {
+pub(crate) fn read_records(src: &Source, parse: Parser, out: &mut Output<'_>) -> Result<Records> {
     let mut r = src.reader(0);
     let mut data = Vec::new();
     let mut base = 0u64;
     let mut line = Vec::new();
     let mut line_no = 0usize;
     loop {
-        if line_no % 4096 == 0 {
+        if line_no.is_multiple_of(4096) {
             out.check_time()?;
         }
         let at = r.position();

@@ -7,8 +7,8 @@
 //! on whatever follows it, which would hide where the stream ends); the blocks are decoded
 //! by lz4_flex's safe decoder into buffers bounded by the format's block sizes.
 
-use std::io::{self, Read};
 use std::hash::Hasher as _;
+use std::io::{self, Read};
 
 use crate::formats::{dry_run, le32, DryRun, PROBE_WINDOW};
 use crate::handler::{Handler, Output, Probe};
@@ -59,7 +59,9 @@ fn frame_header(h: &[u8]) -> Option<std::result::Result<Frame, String>> {
     let flg = *h.get(4)?;
     let bd = *h.get(5)?;
     if flg >> 6 != 1 || flg & 0x02 != 0 || bd & 0x8f != 0 || !(4..=7).contains(&(bd >> 4)) {
-        return Some(Err("frame descriptor has reserved bits set or a bad version".into()));
+        return Some(Err(
+            "frame descriptor has reserved bits set or a bad version".into(),
+        ));
     }
     let has_size = flg & 0x08 != 0;
     let has_dict = flg & 0x01 != 0;
@@ -90,7 +92,9 @@ fn frame_header(h: &[u8]) -> Option<std::result::Result<Frame, String>> {
 #[derive(Debug)]
 enum State {
     /// Expecting a magic (the first, or after a complete frame).
-    Magic { first: bool },
+    Magic {
+        first: bool,
+    },
     /// Inside a frame.
     Frame(Frame),
     /// Inside a legacy stream.
@@ -254,7 +258,10 @@ impl Lz4Stream {
                 .word(next)?
                 .ok_or_else(|| eof("block checksum runs past the end"))?;
             if twox_hash::XxHash32::oneshot(0, &data) != want {
-                return Err(bad(format!("block checksum at {:#x} does not match", self.pos)));
+                return Err(bad(format!(
+                    "block checksum at {:#x} does not match",
+                    self.pos
+                )));
             }
             next += 4;
         }
@@ -355,7 +362,11 @@ impl Handler for Lz4 {
     /// The magics without their first byte (0x04 frame, 0x02 legacy, 0x50-0x5f skippable),
     /// so that sixteen skippable-frame magics cost one pattern; the probe checks that byte.
     fn magics(&self) -> &'static [&'static [u8]] {
-        &[&[0x22, 0x4d, 0x18], &[0x21, 0x4c, 0x18], &[0x2a, 0x4d, 0x18]]
+        &[
+            &[0x22, 0x4d, 0x18],
+            &[0x21, 0x4c, 0x18],
+            &[0x2a, 0x4d, 0x18],
+        ]
     }
     fn magic_offset(&self) -> usize {
         1

@@ -84,9 +84,6 @@ fn header(src: &Source) -> std::result::Result<Header, String> {
     if sum != stored {
         return Err("header checksum does not match".into());
     }
-    if !matches!(method, 1..=3) {
-        return Err(format!("method {method} is not LZO1X"));
-    }
     let mut len = at as u64 + 4;
     if flags & F_H_EXTRA_FIELD != 0 {
         let n = src
@@ -249,6 +246,13 @@ impl Handler for Lzop {
 
     fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
         let h = header(src).map_err(|e| out.malformed(e))?;
+        if !matches!(h.method, 1..=3) {
+            // NRV or zlib methods of lzop builds with UCL: valid, but not LZO1X.
+            return Err(out.malformed(format!(
+                "compression method {} is not LZO1X; fwgate cannot decode it, so the contents were not examined",
+                h.method
+            )));
+        }
         let name = h.name.rsplit('/').next().unwrap_or("").to_string();
         let name = if name.is_empty() || name == "." || name == ".." {
             "data".to_string()

@@ -45,7 +45,9 @@ fn header(src: &Source) -> Option<Header> {
     let plausible = offsets
         .iter()
         .any(|&o| u64::from(o) >= size && u64::from(o) < len)
-        && offsets.iter().all(|&o| o == 0 || (u64::from(o) >= size && o % 4 == 0));
+        && offsets
+            .iter()
+            .all(|&o| o == 0 || (u64::from(o) >= size && o.is_multiple_of(4)));
     (len >= size && plausible).then_some(Header {
         len,
         crc,
@@ -141,7 +143,12 @@ impl Handler for Trx {
             if o == 0 || o >= len {
                 continue;
             }
-            let end = starts.iter().copied().filter(|&s| s > o).min().unwrap_or(len);
+            let end = starts
+                .iter()
+                .copied()
+                .filter(|&s| s > o)
+                .min()
+                .unwrap_or(len);
             out.payload(&format!("part-{i}"), &mut src.slice(o, end - o).reader(0))?;
             used.push((o, end));
         }

@@ -16,6 +16,50 @@ use crate::Result;
 /// The first, cheap dry-run window.
 const QUICK: usize = 1024;
 
+/// Checks the first deflate block's header the way inflate does before it decodes anything:
+/// a block type other than 3, a stored block's length and its complement, a dynamic block's
+/// code counts and a complete code-length code. Random bytes fail here seven times out of
+/// eight, before a decoder is set up.
+fn first_block_plausible(d: &[u8]) -> bool {
+    let bit = |i: usize| d.get(i / 8).map(|b| u32::from(b >> (i % 8)) & 1);
+    let bits = |at: usize, n: usize| -> Option<u32> {
+        (0..n).try_fold(0u32, |v, k| Some(v | bit(at + k)? << k))
+    };
+    let Some(btype) = bits(1, 2) else {
+        return false;
+    };
+    match btype {
+        0 => {
+            // LEN and NLEN, byte-aligned after the three header bits.
+            match (d.get(1..3), d.get(3..5)) {
+                (Some(l), Some(n)) => l[0] == !n[0] && l[1] == !n[1],
+                _ => false,
+            }
+        }
+        1 => true,
+        2 => {
+            let (Some(hlit), Some(hdist), Some(hclen)) = (bits(3, 5), bits(8, 5), bits(13, 4))
+            else {
+                return false;
+            };
+            if hlit > 29 || hdist > 29 {
+                return false;
+            }
+            // The code-length code must be complete (Kraft sum exactly 2^7).
+            let mut kraft = 0u32;
+            for k in 0..(hclen as usize + 4) {
+                match bits(17 + 3 * k, 3) {
+                    Some(0) => {}
+                    Some(len) => kraft += 1 << (7 - len),
+                    None => return false,
+                }
+            }
+            kraft == 128
+        }
+        _ => false,
+    }
+}
+
 /// The zlib handler.
 pub struct Zlib;
 
@@ -48,10 +92,16 @@ impl Handler for Zlib {
         let h = src.bytes(0, QUICK).ok()?;
         let (&cmf, &flg) = (h.first()?, h.get(1)?);
         // Deflate, a window of at most 32 KiB, the check bits, no preset dictionary.
-        if cmf & 0x0f != 8 || cmf >> 4 > 7 || (u16::from(cmf) << 8 | u16::from(flg)) % 31 != 0 {
+        if cmf & 0x0f != 8
+            || cmf >> 4 > 7
+            || !(u16::from(cmf) << 8 | u16::from(flg)).is_multiple_of(31)
+        {
             return None;
         }
         if flg & 0x20 != 0 {
+            return None;
+        }
+        if !first_block_plausible(h.get(2..)?) {
             return None;
         }
         let all = h.len() as u64 == src.len();
