@@ -825,3 +825,137 @@ fn bzip2_bomb_is_a_limit_problem() {
         tree.problems
     );
 }
+
+/// Deterministic bytes that compress somewhat (text-like runs with noise).
+fn semi_random(n: usize) -> Vec<u8> {
+    let mut x = 0x9e37_79b9u32;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            if i % 7 < 4 {
+                b"firmware "[i % 9]
+            } else {
+                (x >> 24) as u8
+            }
+        })
+        .collect()
+}
+
+/// Compresses `data` with `tool args` (reading stdin, writing stdout); `None` without it.
+fn compress(tool: &str, args: &[&str], data: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let exe = common::peer(tool)?;
+    let mut child = std::process::Command::new(exe)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = data.to_vec();
+    let feeder = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(o.status.success(), "{tool} {args:?}");
+    Some(o.stdout)
+}
+
+/// The lz4 variants the samples do not show: linked blocks, block checksums, content size,
+/// no content checksum, 64 KiB blocks, concatenated frames with a skippable frame between,
+/// and a legacy stream of more than one 8 MiB block. Each must decode to its input, and the
+/// container must end where the stream does (trailing bytes are carved, not swallowed).
+#[test]
+fn lz4_variants_decode_to_their_input() {
+    let small = semi_random(300_000);
+    let big = semi_random(9 << 20);
+    let variants: &[(&[&str], &Vec<u8>)] = &[
+        (&["-B4", "-BD", "-BX", "--content-size"], &small),
+        (&["-B4", "--no-frame-crc"], &small),
+        (&["-B7", "-BD"], &small),
+        (&["-l"], &big),
+    ];
+    for (args, input) in variants {
+        let mut a = vec!["-q", "-c"];
+        a.extend_from_slice(args);
+        let Some(mut z) = compress("lz4", &a, input) else {
+            return;
+        };
+        let end = z.len() as u64;
+        z.extend_from_slice(&[0xffu8; 64]);
+        let tmp = tempfile::tempdir().unwrap();
+        let img = tmp.path().join("img");
+        fs::write(&img, &z).unwrap();
+        let tree = unpack(&img, &tmp.path().join("out"), Limits::default()).unwrap();
+        let data = tree
+            .nodes
+            .iter()
+            .find(|n| n.path == "lz4@0x0/data")
+            .unwrap_or_else(|| panic!("{args:?}: {:#?}", tree.problems));
+        assert_eq!(
+            sha256(&fs::read(tree.path_of(data)).unwrap()),
+            sha256(input),
+            "{args:?}: {:#?}",
+            tree.problems
+        );
+        let region = &tree.regions[0];
+        assert_eq!((region.offset, region.length), (0, end), "{args:?}");
+    }
+    // Two frames with a skippable frame between them read as one stream, as lz4 -d does.
+    let (Some(a), Some(b)) = (
+        compress("lz4", &["-q", "-c"], b"first frame\n"),
+        compress("lz4", &["-q", "-c"], b"second frame\n"),
+    ) else {
+        return;
+    };
+    let mut z = a;
+    z.extend_from_slice(&0x184d_2a53u32.to_le_bytes());
+    z.extend_from_slice(&4u32.to_le_bytes());
+    z.extend_from_slice(b"skip");
+    z.extend_from_slice(&b);
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("img");
+    fs::write(&img, &z).unwrap();
+    let tree = unpack(&img, &tmp.path().join("out"), Limits::default()).unwrap();
+    let data = tree
+        .nodes
+        .iter()
+        .find(|n| n.path == "lz4@0x0/data")
+        .unwrap();
+    assert_eq!(
+        fs::read(tree.path_of(data)).unwrap(),
+        b"first frame\nsecond frame\n"
+    );
+    assert_eq!(tree.regions[0].length, z.len() as u64);
+}
+
+/// Multi-stream bzip2 (pbzip2, concatenated files) reads as bunzip2 reads it: every stream,
+/// then trailing bytes that are not a stream end the container.
+#[test]
+fn bzip2_multi_stream_reads_as_bunzip2_does() {
+    let (Some(a), Some(b)) = (
+        compress("bzip2", &["-c"], b"first stream\n"),
+        compress("bzip2", &["-c"], b"second stream\n"),
+    ) else {
+        return;
+    };
+    let mut z = a;
+    z.extend_from_slice(&b);
+    let end = z.len() as u64;
+    z.extend_from_slice(&[0u8; 100]);
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("img");
+    fs::write(&img, &z).unwrap();
+    let tree = unpack(&img, &tmp.path().join("out"), Limits::default()).unwrap();
+    assert!(tree.problems.is_empty(), "{:#?}", tree.problems);
+    let data = tree
+        .nodes
+        .iter()
+        .find(|n| n.path == "bzip2@0x0/data")
+        .unwrap();
+    let ours = fs::read(tree.path_of(data)).unwrap();
+    assert_eq!(ours, b"first stream\nsecond stream\n");
+    assert_eq!(Some(ours), compress("bunzip2", &["-c"], &z));
+    assert_eq!(tree.regions[0].length, end);
+}

@@ -72,6 +72,7 @@ struct Expand {
     blocks: u64,
     problems: Vec<String>,
     done: bool,
+    deadline: std::time::Instant,
 }
 
 fn bad(msg: String) -> io::Error {
@@ -214,6 +215,7 @@ impl Read for Expand {
                     n
                 }
                 _ => {
+                    crate::formats::past(self.deadline)?;
                     if !self.next_chunk()? {
                         self.done = true;
                     }
@@ -273,6 +275,7 @@ impl Handler for AndroidSparse {
             blocks: 0,
             problems: Vec::new(),
             done: false,
+            deadline: out.deadline(),
         };
         let result = out.payload("image", &mut x);
         for p in std::mem::take(&mut x.problems) {

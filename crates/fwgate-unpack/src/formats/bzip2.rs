@@ -29,11 +29,10 @@ fn stream_header(h: &[u8]) -> bool {
 /// One bzip2 stream after another, as bunzip2 decodes a file.
 struct MultiStream {
     src: Source,
-    /// Where the current stream started.
-    base: u64,
     dec: Option<BzDecoder<SourceReader>>,
     /// Where the last complete stream ended.
     end: u64,
+    deadline: std::time::Instant,
 }
 
 impl Read for MultiStream {
@@ -47,12 +46,13 @@ impl Read for MultiStream {
                 return Ok(n);
             }
             // This stream ended: does another one follow?
+            crate::formats::past(self.deadline)?;
             let Some(dec) = self.dec.take() else {
                 return Ok(0);
             };
-            self.end = self.base + dec.into_inner().position();
+            // The reader's position is in the whole window, not from where it started.
+            self.end = dec.into_inner().position();
             if stream_header(&self.src.bytes(self.end, 10)?) {
-                self.base = self.end;
                 self.dec = Some(BzDecoder::new(self.src.reader(self.end)));
             }
         }
@@ -91,15 +91,15 @@ impl Handler for Bzip2 {
     fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
         let mut dec = MultiStream {
             src: src.clone(),
-            base: 0,
             dec: Some(BzDecoder::new(src.reader(0))),
             end: 0,
+            deadline: out.deadline(),
         };
         out.payload("data", &mut dec)?;
         if let Some(d) = dec.dec.take() {
             // The decoder stopped with an error (recorded by the write): what it read is
             // this container's.
-            return Ok(d.into_inner().position().saturating_add(dec.base).max(10));
+            return Ok(d.into_inner().position().max(10));
         }
         Ok(dec.end.max(10))
     }

@@ -97,14 +97,15 @@ impl Cursor {
         be32(self.get(off, 4)?, 0)
     }
 
-    /// A NUL-terminated string of at most MAX_NAME bytes at `off`, not past `end`.
-    fn string(&mut self, off: u64, end: u64) -> Option<String> {
+    /// A NUL-terminated string of at most MAX_NAME bytes at `off`, not past `end`, and its
+    /// length in bytes (which the lossy conversion may change).
+    fn string(&mut self, off: u64, end: u64) -> Option<(String, u64)> {
         let n = usize::try_from(end.checked_sub(off)?)
             .ok()?
             .min(MAX_NAME + 1);
         let b = self.get(off, n)?;
         let len = b.iter().position(|&c| c == 0)?;
-        Some(String::from_utf8_lossy(&b[..len]).into_owned())
+        Some((String::from_utf8_lossy(&b[..len]).into_owned(), len as u64))
     }
 }
 
@@ -183,14 +184,14 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
         pos += 4;
         match token {
             BEGIN_NODE => {
-                let Some(name) = c.string(pos, h.end_struct) else {
+                let Some((name, raw_len)) = c.string(pos, h.end_struct) else {
                     fail(
                         &mut w,
                         format!("node name at {pos:#x} is not terminated within {MAX_NAME} bytes"),
                     );
                     return Ok(w);
                 };
-                pos += (name.len() as u64 + 1 + 3) & !3;
+                pos += (raw_len + 1 + 3) & !3;
                 if path.len() >= MAX_DEPTH {
                     fail(
                         &mut w,
@@ -243,6 +244,7 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
                     .checked_add(u64::from(nameoff))
                     .filter(|&o| o < strings_end)
                     .and_then(|o| c.string(o, strings_end))
+                    .map(|(s, _)| s)
                 else {
                     fail(&mut w, format!("property at {:#x} names no string", at - 8));
                     return Ok(w);

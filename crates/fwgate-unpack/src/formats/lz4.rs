@@ -113,12 +113,12 @@ pub(crate) struct Lz4Stream {
     hist: Vec<u8>,
     content: twox_hash::XxHash32,
     produced: u64,
-    /// What `lz4 -d` would warn about but not fail on (bytes left after the stream).
     frames: u32,
+    deadline: Option<std::time::Instant>,
 }
 
 impl Lz4Stream {
-    pub(crate) fn new(src: Source) -> Lz4Stream {
+    pub(crate) fn new(src: Source, deadline: Option<std::time::Instant>) -> Lz4Stream {
         Lz4Stream {
             src,
             pos: 0,
@@ -129,6 +129,7 @@ impl Lz4Stream {
             content: twox_hash::XxHash32::with_seed(0),
             produced: 0,
             frames: 0,
+            deadline,
         }
     }
 
@@ -172,8 +173,12 @@ impl Lz4Stream {
                 }
                 self.pos = end;
                 skipped += 1;
-                if first && skipped > MAX_SKIPPABLE {
-                    return Err(bad("only skippable frames"));
+                if skipped > MAX_SKIPPABLE {
+                    if first {
+                        return Err(bad("only skippable frames"));
+                    }
+                    // A long run of empty frames: the stream ends here, the rest is carved.
+                    return Ok(false);
                 }
                 continue;
             }
@@ -309,6 +314,9 @@ impl Lz4Stream {
 
     fn fill(&mut self) -> io::Result<bool> {
         loop {
+            if let Some(d) = self.deadline {
+                crate::formats::past(d)?;
+            }
             self.out.clear();
             self.at = 0;
             match self.state {
@@ -399,7 +407,7 @@ impl Handler for Lz4 {
         // block of a modest stream, and the frame format its largest block.
         let window = src.slice(0, (PROBE_WINDOW as u64) * 4);
         let all = window.len() == src.len();
-        let undecided = match dry_run(Lz4Stream::new(window), 4096, all) {
+        let undecided = match dry_run(Lz4Stream::new(window, None), 4096, all) {
             DryRun::Invalid => return None,
             DryRun::Valid => None,
             DryRun::Undecided => Some("no output from the first 512 KiB of the stream".into()),
@@ -417,7 +425,7 @@ impl Handler for Lz4 {
     }
 
     fn extract(&self, src: &Source, _probe: &Probe, out: &mut Output<'_>) -> Result<u64> {
-        let mut dec = Lz4Stream::new(src.clone());
+        let mut dec = Lz4Stream::new(src.clone(), Some(out.deadline()));
         out.payload("data", &mut dec)?;
         Ok(dec.end().max(4))
     }
@@ -436,7 +444,7 @@ mod tests {
         let end = d.len() as u64;
         d.extend_from_slice(&LEGACY_MAGIC.to_le_bytes());
         d.extend_from_slice(b"trailing");
-        let mut s = Lz4Stream::new(Source::from_bytes(&d));
+        let mut s = Lz4Stream::new(Source::from_bytes(&d), None);
         let mut v = Vec::new();
         s.read_to_end(&mut v).unwrap();
         assert_eq!(v, b"hello hello hello hello hello");

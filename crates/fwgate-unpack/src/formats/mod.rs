@@ -129,6 +129,19 @@ pub(crate) fn probe_window(src: &Source, extra: usize) -> Option<(Vec<u8>, bool)
     Some((w, all))
 }
 
+/// The error a payload reader returns once `deadline` (from [`Output::deadline`]) has passed.
+///
+/// [`Output::deadline`]: crate::handler::Output::deadline
+pub(crate) fn past(deadline: std::time::Instant) -> std::io::Result<()> {
+    if std::time::Instant::now() > deadline {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "time budget spent while decoding",
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a big-endian u32 at `at`, if the bytes are there.
 pub(crate) fn be32(data: &[u8], at: usize) -> Option<u32> {
     let b = data.get(at..at.checked_add(4)?)?;
