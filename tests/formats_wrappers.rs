@@ -959,3 +959,22 @@ fn bzip2_multi_stream_reads_as_bunzip2_does() {
     assert_eq!(Some(ours), compress("bunzip2", &["-c"], &z));
     assert_eq!(tree.regions[0].length, end);
 }
+
+/// U-Boot checks each FIT image's hash before booting it; so does fwgate.
+#[test]
+fn fit_image_whose_hash_does_not_match_is_a_problem() {
+    let mut fit = fs::read(common::sample("formats/fit.itb")).unwrap();
+    let at = fit
+        .windows(7)
+        .position(|w| w == b"telnetd")
+        .expect("the kernel image holds rcS");
+    fit[at] = b'T';
+    let (_t, tree) = hostile(&fit, Limits::default());
+    assert!(
+        has_problem(&tree, "fdt", "image kernel: hash-1 (crc32) does not match"),
+        "{:#?}",
+        tree.problems
+    );
+    // The image is still extracted.
+    assert!(tree.nodes.iter().any(|n| n.path == "fdt@0x0/kernel"));
+}

@@ -121,6 +121,8 @@ struct Image {
     kind: Option<String>,
     arch: Option<String>,
     compression: Option<String>,
+    /// Its `hash-N` subnodes: algorithm and value, as U-Boot checks them before booting.
+    hashes: Vec<(String, Option<String>, Option<Vec<u8>>)>,
 }
 
 /// What a walk of the tree found.
@@ -213,6 +215,13 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
                         ..Image::default()
                     });
                 }
+                if path.len() == 3 && path[1] == "images" && name.starts_with("hash") {
+                    if let Some(img) = w.images.last_mut() {
+                        if img.hashes.len() < 16 {
+                            img.hashes.push((name.clone(), None, None));
+                        }
+                    }
+                }
                 path.push(name);
                 visit(Event::Node(&path[1..]))?;
             }
@@ -260,6 +269,17 @@ fn walk(src: &Source, h: &Header, visit: Visit<'_>) -> Result<Walk> {
                     w.description = value(&mut c).map(|v| value_string(&v));
                 }
                 visit(Event::Prop(&path[1..], &name, at, u64::from(len)))?;
+                let in_hash = path.len() == 4 && path[1] == "images" && path[3].starts_with("hash");
+                if let (true, Some(h)) = (
+                    in_hash,
+                    w.images.last_mut().and_then(|i| i.hashes.last_mut()),
+                ) {
+                    match name.as_str() {
+                        "algo" => h.1 = value(&mut c).map(|v| value_string(&v)),
+                        "value" => h.2 = value(&mut c),
+                        _ => {}
+                    }
+                }
                 let in_image = path.len() == 3 && path[1] == "images";
                 if let (true, Some(img)) = (in_image, w.images.last_mut()) {
                     match name.as_str() {
@@ -371,6 +391,60 @@ fn info(w: &Walk, h: &Header) -> String {
     )
 }
 
+/// Checks an image's `hash-N` nodes as U-Boot does before it boots the image: a mismatch,
+/// a missing value or an algorithm fwgate cannot compute is a problem.
+fn check_hashes(img: &Image, data: &Source, out: &mut Output<'_>) -> Result<()> {
+    use sha2::Digest;
+    for (node, algo, value) in &img.hashes {
+        let (Some(algo), Some(value)) = (algo, value) else {
+            out.problem(format!("image {}: {node} has no algo or value", img.name));
+            continue;
+        };
+        let mut crc = crc32fast::Hasher::new();
+        let mut s1 = sha1::Sha1::new();
+        let mut s256 = sha2::Sha256::new();
+        let mut s512 = sha2::Sha512::new();
+        let mut r = data.reader(0);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            out.check_time()?;
+            let n =
+                std::io::Read::read(&mut r, &mut buf).map_err(|e| out.malformed(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            let b = &buf[..n];
+            match algo.as_str() {
+                "crc32" => crc.update(b),
+                "sha1" => s1.update(b),
+                "sha256" => s256.update(b),
+                "sha512" => s512.update(b),
+                _ => break,
+            }
+        }
+        let have: Vec<u8> = match algo.as_str() {
+            "crc32" => crc.finalize().to_be_bytes().to_vec(),
+            "sha1" => s1.finalize().to_vec(),
+            "sha256" => s256.finalize().to_vec(),
+            "sha512" => s512.finalize().to_vec(),
+            other => {
+                out.problem(format!(
+                    "image {}: {node} uses hash algorithm {other:?}, which fwgate does not check",
+                    img.name
+                ));
+                continue;
+            }
+        };
+        if &have != value {
+            out.problem(format!(
+                "image {}: {node} ({algo}) does not match its data: U-Boot would refuse to boot it",
+                img.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The flattened device tree / FIT handler.
 pub struct Fdt;
 
@@ -459,6 +533,9 @@ impl Handler for Fdt {
                 end = end.max(at + avail);
             }
             out.payload(&img.name, &mut src.slice(at, avail).reader(0))?;
+            if avail == size {
+                check_hashes(img, &src.slice(at, size), out)?;
+            }
         }
         out.used(used);
         Ok(end)
