@@ -285,3 +285,71 @@ impl Handler for AndroidSparse {
         Ok(x.pos.max(h.file_hdr))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(kind: u16, blocks: u32, data: &[u8]) -> Vec<u8> {
+        let mut c = kind.to_le_bytes().to_vec();
+        c.extend_from_slice(&[0, 0]);
+        c.extend_from_slice(&blocks.to_le_bytes());
+        c.extend_from_slice(&(12 + data.len() as u32).to_le_bytes());
+        c.extend_from_slice(data);
+        c
+    }
+
+    fn image(chunks: &[Vec<u8>], blocks: u32) -> Vec<u8> {
+        let mut d = MAGIC.to_le_bytes().to_vec();
+        for v in [1u16, 0, 28, 12] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [4u32, blocks, chunks.len() as u32, 0] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        for c in chunks {
+            d.extend_from_slice(c);
+        }
+        d
+    }
+
+    fn expand(d: &[u8]) -> (Vec<u8>, Vec<String>) {
+        let src = Source::from_bytes(d);
+        let h = header(&src).unwrap();
+        let mut x = Expand {
+            src,
+            h,
+            pos: h.file_hdr,
+            chunk: 0,
+            cur: None,
+            crc: crc32fast::Hasher::new(),
+            blocks: 0,
+            problems: Vec::new(),
+            done: false,
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(60),
+        };
+        let mut v = Vec::new();
+        x.read_to_end(&mut v).unwrap();
+        (v, x.problems)
+    }
+
+    #[test]
+    fn chunks_expand_with_dont_care_as_zeros_and_crc_checked() {
+        let want = b"abcd\0\0\0\0\x5a\x5b\x5a\x5b\x5a\x5b\x5a\x5b";
+        let crc = crc32fast::hash(want).to_le_bytes();
+        let d = image(
+            &[
+                chunk(RAW, 1, b"abcd"),
+                chunk(DONT_CARE, 1, b""),
+                chunk(FILL, 2, &[0x5a, 0x5b, 0x5a, 0x5b]),
+                chunk(CRC32, 0, &crc),
+            ],
+            4,
+        );
+        assert_eq!(expand(&d), (want.to_vec(), vec![]));
+        let d = image(&[chunk(RAW, 1, b"abcd"), chunk(CRC32, 0, &[0; 4])], 1);
+        let (v, problems) = expand(&d);
+        assert_eq!(v, b"abcd");
+        assert!(problems[0].contains("does not match"), "{problems:?}");
+    }
+}

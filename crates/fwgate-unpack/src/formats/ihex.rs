@@ -99,9 +99,11 @@ fn trim(line: &[u8]) -> &[u8] {
 /// end record). Reads at most a few KiB.
 pub(crate) fn probe_records(src: &Source, parse: Parser) -> Option<usize> {
     let head = src.bytes(0, PROBE_RECORDS * (MAX_LINE + 2)).ok()?;
+    let all = head.len() as u64 == src.len();
     let mut n = 0;
     for line in head.split_inclusive(|&b| b == b'\n').take(PROBE_RECORDS) {
-        if !line.ends_with(b"\n") {
+        // A line cut by the window is not judged; the file's last line needs no newline.
+        if !line.ends_with(b"\n") && !all {
             return None;
         }
         match parse(trim(line)).ok()? {

@@ -41,13 +41,10 @@ fn header(src: &Source) -> Option<Header> {
     let offsets: Vec<u32> = (0..count)
         .map(|i| le32(&h, FIXED + 4 * i))
         .collect::<Option<_>>()?;
-    // At least one partition where a header can have one; offsets are aligned words.
+    // At least one partition where a header can have one (others are checked on extraction).
     let plausible = offsets
         .iter()
-        .any(|&o| u64::from(o) >= size && u64::from(o) < len)
-        && offsets
-            .iter()
-            .all(|&o| o == 0 || (u64::from(o) >= size && o.is_multiple_of(4)));
+        .any(|&o| u64::from(o) >= size && u64::from(o) < len);
     (len >= size && plausible).then_some(Header {
         len,
         crc,
@@ -129,6 +126,13 @@ impl Handler for Trx {
             if o == 0 {
                 continue;
             }
+            if o < h.size {
+                out.problem(format!(
+                    "partition {i} starts at {o:#x}, inside the {}-byte header; not extracted",
+                    h.size
+                ));
+                continue;
+            }
             if o >= len {
                 out.problem(format!(
                     "partition {i} starts at {o:#x}, past the image's {len:#x} bytes; not extracted"
@@ -140,7 +144,7 @@ impl Handler for Trx {
         let mut used = vec![(0, h.size)];
         for (i, &o) in h.offsets.iter().enumerate() {
             let o = u64::from(o);
-            if o == 0 || o >= len {
+            if o < h.size || o >= len {
                 continue;
             }
             let end = starts
