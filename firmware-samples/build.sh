@@ -370,6 +370,7 @@ build_formats_wrappers() {
   touch -h -d "@$SOURCE_DATE_EPOCH" "$w/mini" "$w/mini/etc" "$w/mini/etc/init.d" "$w/mini/bin"
   mksquashfs "$w/mini" "$w/root.sqfs" -comp gzip -noappend -no-progress -quiet -nopad -no-xattrs >/dev/null
   local root="$w/root.sqfs"
+  touch -d "@$SOURCE_DATE_EPOCH" "$root"   # lzop stores the input's mtime
   # Streams of it.
   bzip2 -9 -c "$root" > "$fmt/shadow.bz2"
   lz4 -9 -q -c "$root" > "$fmt/shadow.lz4"          # frame format, content checksum
