@@ -482,11 +482,11 @@ fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
         ("tar", "tar -C \"$ROOT\" -cf \"$OUT\" .", "tar archive"),
         ("zip", "cd \"$ROOT\" && zip -qr \"$OUT\" .", "zip archive"),
         ("7z", "7z a -bd -bso0 \"$OUT\" \"$ROOT\"", "7-Zip archive"),
-        ("bzip2", "tar -C \"$ROOT\" -cf - . | bzip2 > \"$OUT\"", "bzip2 stream"),
-        // zstd is extracted: what it holds (a tar) is what is named.
+        // zstd, bzip2, lz4 and lzop are extracted: what they hold (a tar) is what is named.
+        ("bzip2", "tar -C \"$ROOT\" -cf - . | bzip2 > \"$OUT\"", "tar archive"),
         ("zstd", "tar -C \"$ROOT\" -cf - . | zstd -q > \"$OUT\"", "tar archive"),
-        ("lz4", "tar -C \"$ROOT\" -cf - . | lz4 -q > \"$OUT\"", "lz4 frame stream"),
-        ("lzop", "tar -C \"$ROOT\" -cf - . | lzop > \"$OUT\"", "lzop stream"),
+        ("lz4", "tar -C \"$ROOT\" -cf - . | lz4 -q > \"$OUT\"", "tar archive"),
+        ("lzop", "tar -C \"$ROOT\" -cf - . | lzop > \"$OUT\"", "tar archive"),
         ("mkfs.jffs2", "mkfs.jffs2 -b -r \"$ROOT\" -o \"$OUT\"", "JFFS2 file system (big-endian)"),
         ("mke2fs", "mke2fs -q -F -t ext4 -d \"$ROOT\" \"$OUT\" 4096", "ext2/3/4 file system"),
         ("genromfs", "genromfs -d \"$ROOT\" -f \"$OUT\"", "romfs file system"),
@@ -500,7 +500,8 @@ fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
         (
             "img2simg",
             "mke2fs -q -F -t ext4 -d \"$ROOT\" \"$OUT.raw\" 4096 && img2simg \"$OUT.raw\" \"$OUT\"",
-            "Android sparse image",
+            // The sparse image is expanded: the ext4 inside it is what is named.
+            "ext2/3/4 file system",
         ),
     ];
     let tmp = tempfile::tempdir().unwrap();
