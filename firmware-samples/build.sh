@@ -428,7 +428,132 @@ build_formats_fs() {
 
 # Wrappers and streams: uImage (every compression), FIT/FDT, TRX, Android sparse, Intel HEX,
 # S-record, zlib, bzip2, lz4 (frame and legacy), lzo.
-build_formats_wrappers() { :; }
+build_formats_wrappers() {
+  local w="$work/wrappers" rcs="$tree/etc/init.d/rcS"
+  rm -rf "$w"; mkdir -p "$w/mini/etc/init.d" "$w/mini/bin"
+  # The payload of every sample: a small SquashFS (a handler already in the tree) of part of
+  # $tree, so each sample ends in files the device sees by name, which the scanner checks
+  # (the empty root password in /etc/shadow, telnetd -l in rcS).
+  cp -a "$tree/etc/shadow" "$tree/etc/passwd" "$w/mini/etc/"
+  cp -a "$rcs" "$w/mini/etc/init.d/"
+  cp -a "$tree/bin/suid-helper" "$tree/bin/rcS-rel" "$w/mini/bin/"
+  touch -h -d "@$SOURCE_DATE_EPOCH" "$w/mini" "$w/mini/etc" "$w/mini/etc/init.d" "$w/mini/bin"
+  mksquashfs "$w/mini" "$w/root.sqfs" -comp gzip -noappend -no-progress -quiet -nopad -no-xattrs >/dev/null
+  local root="$w/root.sqfs"
+  touch -d "@$SOURCE_DATE_EPOCH" "$root"   # lzop stores the input's mtime
+  # Streams of it.
+  bzip2 -9 -c "$root" > "$fmt/shadow.bz2"
+  lz4 -9 -q -c "$root" > "$fmt/shadow.lz4"          # frame format, content checksum
+  lz4 -l -9 -q -c "$root" > "$fmt/legacy.lz4"       # legacy format (kernel initramfs)
+  lzop -9 -c "$root" > "$fmt/shadow.lzo"
+  # A raw zlib stream mid-file: 256 zero bytes, the stream, 0xff padding to 4 KiB.
+  python3 - "$root" "$fmt/shadow.zlib" <<'PY'
+import sys, zlib
+data = zlib.compress(open(sys.argv[1], "rb").read(), 9)
+blob = bytes(256) + data
+blob += b"\xff" * (4096 - len(blob))
+open(sys.argv[2], "wb").write(blob)
+PY
+  # uImages with every compression field, each holding the file system compressed that way.
+  bzip2 -9 -c "$root" > "$w/root.bzip2"
+  lzma -9 -c "$root" > "$w/root.lzma"
+  lzop -9 -c "$root" > "$w/root.lzo"
+  lz4 -9 -q -c "$root" > "$w/root.lz4"
+  zstd -19 -q -c "$root" > "$w/root.zstd"
+  cp "$root" "$w/root.none"
+  local c
+  for c in none bzip2 lzma lzo lz4 zstd; do
+    mkimage -A arm -O linux -T kernel -C "$c" -a 0x80008000 -e 0x80008000 \
+      -n "root-$c" -d "$w/root.$c" "$fmt/uimage-$c.bin" >/dev/null
+  done
+  mkimage -A arm -O linux -T multi -C none -a 0 -e 0 -n multi \
+    -d "$rcs:$root" "$fmt/multi.uimage" >/dev/null
+  # FIT: a kernel (the rcS script, uncompressed) and a gzip'd ramdisk (the file system);
+  # once with embedded data, once with external data (mkimage -E).
+  cp "$rcs" "$w/rcS"
+  gzip -9 -n -c "$root" > "$w/root.gz"
+  cat > "$w/fit.its" <<'ITS'
+/dts-v1/;
+/ {
+	description = "fwgate FIT sample";
+	#address-cells = <1>;
+	images {
+		kernel {
+			description = "rcS as a kernel";
+			data = /incbin/("rcS");
+			type = "kernel";
+			arch = "arm";
+			os = "linux";
+			compression = "none";
+			load = <0x80008000>;
+			entry = <0x80008000>;
+			hash-1 { algo = "crc32"; };
+		};
+		ramdisk {
+			description = "root file system as a ramdisk";
+			data = /incbin/("root.gz");
+			type = "ramdisk";
+			arch = "arm";
+			os = "linux";
+			compression = "gzip";
+			hash-1 { algo = "sha1"; };
+		};
+	};
+	configurations {
+		default = "conf-1";
+		conf-1 { kernel = "kernel"; ramdisk = "ramdisk"; };
+	};
+};
+ITS
+  (cd "$w" && mkimage -f fit.its "$fmt/fit.itb" >/dev/null && mkimage -E -f fit.its "$fmt/fit-external.itb" >/dev/null)
+  # A plain device tree blob.
+  cat > "$w/plain.dts" <<'DTS'
+/dts-v1/;
+/ {
+	model = "Acme Router";
+	compatible = "acme,router";
+	#address-cells = <1>;
+	#size-cells = <1>;
+	chosen { bootargs = "console=ttyS0,115200 root=/dev/mtdblock2"; };
+	memory@80000000 { device_type = "memory"; reg = <0x80000000 0x4000000>; };
+};
+DTS
+  dtc -q -I dts -O dtb -o "$fmt/plain.dtb" "$w/plain.dts"
+  # TRX: no Debian tool writes it, so this follows OpenWrt's trx format (firmware-utils
+  # trx.c): a v1 header, partitions aligned to 4 bytes, CRC32 as CFE computes it.
+  bzip2 -9 -c "$rcs" > "$w/rcS.bz2"
+  python3 - "$w/rcS.bz2" "$root" "$fmt/trx.bin" <<'PY'
+import struct, sys, zlib
+parts = [open(p, "rb").read() for p in sys.argv[1:3]]
+hdr_len, offsets, body = 28, [], b""
+for p in parts:
+    offsets.append(hdr_len + len(body))
+    body += p + bytes(-len(p) % 4)
+offsets += [0] * (3 - len(offsets))
+length = hdr_len + len(body)
+tail = struct.pack("<HH3I", 0, 1, *offsets) + body
+crc = zlib.crc32(tail) ^ 0xffffffff
+open(sys.argv[3], "wb").write(b"HDR0" + struct.pack("<II", length, crc) + tail)
+PY
+  # Android sparse: a 64 KiB image with the file system at 0 and rcS bzip2'd at 32 KiB,
+  # 0xff blocks and zero blocks (fill chunks).
+  python3 - "$root" "$w/rcS.bz2" "$w/raw.img" <<'PY'
+import sys
+bz, gz = (open(p, "rb").read() for p in sys.argv[1:3])
+with open(sys.argv[3], "wb") as f:
+    f.write(bz + bytes(4096 - len(bz)))
+    f.write(b"\xff" * 8192)
+    f.seek(32768)
+    f.write(gz + bytes(4096 - len(gz)))
+    f.seek(49152)
+    f.write(bytes(4096))
+    f.truncate(65536)
+PY
+  img2simg "$w/raw.img" "$fmt/sparse.simg" 4096
+  # Intel HEX and S-records of the file system (which holds rcS).
+  objcopy -I binary -O ihex "$root" "$fmt/rcs.hex"
+  objcopy -I binary -O srec "$root" "$fmt/rcs.srec"
+}
 
 # SquashFS: every compressor, both endians.
 build_formats_squashfs() { :; }

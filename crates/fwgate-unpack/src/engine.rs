@@ -505,7 +505,7 @@ impl Run<'_> {
         } else {
             let decompressed = matches!(
                 item.formats.last().map(String::as_str),
-                Some("gzip" | "xz" | "lzma" | "zstd")
+                Some("gzip" | "xz" | "lzma" | "zstd" | "bzip2" | "lz4" | "lzo" | "zlib")
             );
             classify_leaf(src, decompressed)
         };

@@ -174,6 +174,13 @@ impl Output<'_> {
         self.jail.budget.check_time()
     }
 
+    /// When the time budget ends: for a reader that `payload` drives (which cannot call
+    /// [`Output::check_time`] while the write borrows the output) and that may loop over
+    /// input without producing bytes.
+    pub fn deadline(&self) -> std::time::Instant {
+        self.jail.budget.deadline
+    }
+
     /// Runs `f`, turning a refused path into a recorded problem (the entry is skipped).
     fn guarded(
         &mut self,

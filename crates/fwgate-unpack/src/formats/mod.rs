@@ -5,19 +5,28 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod androidsparse;
+mod bzip2;
 mod cramfs;
 mod elf;
 mod erofs;
 mod ext;
+mod fdt;
 mod gzip;
+mod ihex;
 mod jffs2;
+mod lz4;
 mod lzma;
+mod lzo;
 mod squashfs;
+mod srec;
+mod trx;
 mod ubi;
 mod ubifs;
 mod uimage;
 mod unsupported;
 mod xz;
+mod zlib;
 mod zstd;
 
 use crate::handler::Handler;
@@ -40,6 +49,15 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &jffs2::Jffs2,
     &ubi::Ubi,
     &ubifs::Ubifs,
+    &fdt::Fdt,
+    &trx::Trx,
+    &androidsparse::AndroidSparse,
+    &bzip2::Bzip2,
+    &lz4::Lz4,
+    &lzo::Lzop,
+    &zlib::Zlib,
+    &ihex::IHex,
+    &srec::SRec,
 ];
 
 /// Looks up a handler by id.
@@ -123,6 +141,19 @@ pub(crate) fn probe_window(src: &Source, extra: usize) -> Option<(Vec<u8>, bool)
     let w = src.bytes(0, PROBE_WINDOW + extra).ok()?;
     let all = w.len() as u64 == src.len();
     Some((w, all))
+}
+
+/// The error a payload reader returns once `deadline` (from [`Output::deadline`]) has passed.
+///
+/// [`Output::deadline`]: crate::handler::Output::deadline
+pub(crate) fn past(deadline: std::time::Instant) -> std::io::Result<()> {
+    if std::time::Instant::now() > deadline {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "time budget spent while decoding",
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a big-endian u32 at `at`, if the bytes are there.

@@ -123,9 +123,46 @@ impl Handler for UImage {
         if h[30] == TYPE_MULTI {
             extract_multi(&payload, out)?;
         } else {
+            check_compression(h[31], &payload, out);
             out.payload(type_name(h[30]), &mut payload.reader(0))?;
         }
         Ok(HEADER as u64 + size)
+    }
+}
+
+/// The handler that decodes what a compression field names, by id.
+fn comp_handler(v: u8) -> Option<&'static str> {
+    match v {
+        1 => Some("gzip"),
+        2 => Some("bzip2"),
+        3 => Some("lzma"),
+        4 => Some("lzo"),
+        5 => Some("lz4"),
+        6 => Some("zstd"),
+        _ => None,
+    }
+}
+
+/// The payload is written raw and carved, so the handler for its compression finds it at
+/// offset 0, as the bootloader decompresses it. A payload that the named handler does not
+/// accept there (a wrong or unknown field, a format U-Boot reads and fwgate does not) is a
+/// problem: the bootloader would fail to decompress it, or the carve would read it as
+/// something other than what boots.
+fn check_compression(comp: u8, payload: &Source, out: &mut Output<'_>) {
+    if comp == 0 {
+        return;
+    }
+    let Some(id) = comp_handler(comp) else {
+        out.problem(format!(
+            "unknown compression field {comp}: the payload is carved as it is"
+        ));
+        return;
+    };
+    let found = crate::formats::handler(id).is_some_and(|h| h.probe(payload).is_some());
+    if !found {
+        out.problem(format!(
+            "compression field says {id}, but the payload does not start with a {id} stream that fwgate can decode; the bootloader would not boot it as it is"
+        ));
     }
 }
 

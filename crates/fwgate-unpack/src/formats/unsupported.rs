@@ -100,32 +100,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         32,
         seven_zip
     ),
-    recogniser!("bzip2", "bzip2 stream", [b"BZh"], 0, 10, bzip2),
-    recogniser!(
-        "lz4",
-        "lz4 stream (frame or legacy)",
-        [&[0x04, 0x22, 0x4d, 0x18], &[0x02, 0x21, 0x4c, 0x18]],
-        0,
-        19,
-        lz4
-    ),
-    recogniser!(
-        "lzop",
-        "lzop (LZO) stream",
-        [&[0x89, b'L', b'Z', b'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a]],
-        0,
-        64 + 256,
-        lzop
-    ),
-    recogniser!(
-        "android-sparse",
-        "Android sparse image",
-        [&[0x3a, 0xff, 0x26, 0xed]],
-        0,
-        28,
-        android_sparse
-    ),
-    recogniser!("trx", "Broadcom TRX firmware header", [b"HDR0"], 0, 28, trx),
 ];
 
 fn squashfs_other(h: &[u8]) -> Option<(u64, String)> {
@@ -310,145 +284,6 @@ fn seven_zip(h: &[u8]) -> Option<(u64, String)> {
     (crc32fast::hash(h.get(12..32)?) == le32(h, 8)?).then(|| (0, "7-Zip archive".into()))
 }
 
-fn adler32(b: &[u8]) -> u32 {
-    let (mut a, mut s) = (1u32, 0u32);
-    for &x in b {
-        a = (a + u32::from(x)) % 65521;
-        s = (s + a) % 65521;
-    }
-    (s << 16) | a
-}
-
-/// An lzop file header, validated by its own checksum (busybox carries the magic alone).
-fn lzop(h: &[u8]) -> Option<(u64, String)> {
-    let be16 =
-        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*h.get(at)?, *h.get(at + 1)?])) };
-    let version = be16(9)?;
-    let mut at = 13;
-    if version >= 0x0940 {
-        at += 2;
-    }
-    let method = *h.get(at)?;
-    at += 1;
-    if version >= 0x0940 {
-        at += 1;
-    }
-    let flags = be32(h, at)?;
-    at += 4;
-    if flags & 0x800 != 0 {
-        at += 4;
-    }
-    at += 8; // mode, mtime low
-    if version >= 0x0940 {
-        at += 4;
-    }
-    let name_len = usize::from(*h.get(at)?);
-    at += 1 + name_len;
-    let stored = be32(h, at)?;
-    let body = h.get(9..at)?;
-    let sum = if flags & 0x1000 != 0 {
-        crc32fast::hash(body)
-    } else {
-        adler32(body)
-    };
-    (matches!(method, 1..=3) && sum == stored).then(|| (0, "lzop stream".into()))
-}
-
-fn bzip2(h: &[u8]) -> Option<(u64, String)> {
-    let level = *h.get(3)?;
-    let block = h.get(4..10)?;
-    let ok = (b'1'..=b'9').contains(&level)
-        && (block == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
-            || block == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
-    ok.then(|| (0, "bzip2 stream".into()))
-}
-
-fn lz4(h: &[u8]) -> Option<(u64, String)> {
-    if *h.first()? == 0x02 {
-        let first = le32(h, 4)?;
-        return (first > 0 && first < 1 << 24).then(|| (0, "lz4 legacy stream".into()));
-    }
-    // Frame descriptor: FLG, BD, optional content size and dictionary id, then a header
-    // checksum (the second byte of its xxh32): the magic alone is an immediate in liblz4.
-    let flg = *h.get(4)?;
-    let bd = *h.get(5)?;
-    let ok = flg >> 6 == 1 && flg & 0x02 == 0 && bd & 0x8f == 0 && (4..=7).contains(&(bd >> 4));
-    let end = 6 + if flg & 0x08 != 0 { 8 } else { 0 } + if flg & 0x01 != 0 { 4 } else { 0 };
-    let hc = *h.get(end)?;
-    (ok && (xxh32(&h[4..end], 0) >> 8) as u8 == hc).then(|| (0, "lz4 frame stream".into()))
-}
-
-/// XXH32, for the lz4 frame header checksum.
-fn xxh32(data: &[u8], seed: u32) -> u32 {
-    const P1: u32 = 2_654_435_761;
-    const P2: u32 = 2_246_822_519;
-    const P3: u32 = 3_266_489_917;
-    const P4: u32 = 668_265_263;
-    const P5: u32 = 374_761_393;
-    let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let round = |acc: u32, x: u32| {
-        acc.wrapping_add(x.wrapping_mul(P2))
-            .rotate_left(13)
-            .wrapping_mul(P1)
-    };
-    let mut rest = data;
-    let mut h = if data.len() >= 16 {
-        let mut v = [
-            seed.wrapping_add(P1).wrapping_add(P2),
-            seed.wrapping_add(P2),
-            seed,
-            seed.wrapping_sub(P1),
-        ];
-        while rest.len() >= 16 {
-            for (i, lane) in v.iter_mut().enumerate() {
-                *lane = round(*lane, word(&rest[4 * i..]));
-            }
-            rest = &rest[16..];
-        }
-        v[0].rotate_left(1)
-            .wrapping_add(v[1].rotate_left(7))
-            .wrapping_add(v[2].rotate_left(12))
-            .wrapping_add(v[3].rotate_left(18))
-    } else {
-        seed.wrapping_add(P5)
-    };
-    h = h.wrapping_add(data.len() as u32);
-    while rest.len() >= 4 {
-        h = h
-            .wrapping_add(word(rest).wrapping_mul(P3))
-            .rotate_left(17)
-            .wrapping_mul(P4);
-        rest = &rest[4..];
-    }
-    for &b in rest {
-        h = h
-            .wrapping_add(u32::from(b).wrapping_mul(P5))
-            .rotate_left(11)
-            .wrapping_mul(P1);
-    }
-    h ^= h >> 15;
-    h = h.wrapping_mul(P2);
-    h ^= h >> 13;
-    h = h.wrapping_mul(P3);
-    h ^ (h >> 16)
-}
-
-fn android_sparse(h: &[u8]) -> Option<(u64, String)> {
-    let ok = le16(h, 4)? == 1 && le16(h, 8)? == 28 && le16(h, 10)? == 12;
-    ok.then(|| (0, "Android sparse image".into()))
-}
-
-fn trx(h: &[u8]) -> Option<(u64, String)> {
-    let len = le32(h, 4)?;
-    let version = le16(h, 14)?;
-    (len >= 28 && matches!(version, 1 | 2)).then(|| {
-        (
-            u64::from(len),
-            format!("TRX v{version} firmware, {len} bytes"),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -492,16 +327,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn xxh32_matches_the_reference_values() {
-        assert_eq!(xxh32(b"", 0), 0x02cc_5d05);
-        assert_eq!(xxh32(b"abc", 0), 0x32d1_53ff);
-        assert_eq!(
-            xxh32(b"Nobody inspects the spammish repetition", 0),
-            0xe229_3b2f
-        );
     }
 
     #[test]
