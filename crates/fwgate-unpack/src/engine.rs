@@ -769,9 +769,10 @@ struct Magics {
     automaton: aho_corasick::AhoCorasick,
     /// The distinct magics, in the automaton's pattern order.
     distinct: Vec<&'static [u8]>,
-    /// For each distinct magic: (where it sits in its structure, candidate order) of every
-    /// handler or recogniser that uses it. Handlers come first in the order.
-    targets: Vec<Vec<(usize, usize)>>,
+    /// For each distinct magic: (where it sits in its structure, candidate order, whether
+    /// only at the start of a line) of every handler or recogniser that uses it. Handlers
+    /// come first in the order.
+    targets: Vec<Vec<(usize, usize, bool)>>,
     longest: usize,
 }
 
@@ -780,8 +781,8 @@ impl Magics {
         static MAGICS: std::sync::OnceLock<Magics> = std::sync::OnceLock::new();
         MAGICS.get_or_init(|| {
             let mut distinct: Vec<&'static [u8]> = Vec::new();
-            let mut targets: Vec<Vec<(usize, usize)>> = Vec::new();
-            let mut add = |m: &'static [u8], offset: usize, order: usize| {
+            let mut targets: Vec<Vec<(usize, usize, bool)>> = Vec::new();
+            let mut add = |m: &'static [u8], offset: usize, order: usize, line: bool| {
                 let i = match distinct.iter().position(|d| *d == m) {
                     Some(i) => i,
                     None => {
@@ -790,16 +791,16 @@ impl Magics {
                         distinct.len() - 1
                     }
                 };
-                targets[i].push((offset, order));
+                targets[i].push((offset, order, line));
             };
             for (order, h) in HANDLERS.iter().enumerate() {
                 for m in h.magics() {
-                    add(m, h.magic_offset(), order);
+                    add(m, h.magic_offset(), order, h.line_start());
                 }
             }
             for (i, r) in RECOGNISERS.iter().enumerate() {
                 for m in r.magics {
-                    add(m, r.magic_offset, HANDLERS.len() + i);
+                    add(m, r.magic_offset, HANDLERS.len() + i, false);
                 }
             }
             let longest = distinct.iter().map(|m| m.len()).max().unwrap_or(1);
@@ -842,6 +843,8 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
     let size = usize::try_from(src.len()).unwrap_or(usize::MAX);
     let mut buf = vec![0u8; size.min(SCAN_CHUNK) + overlap];
     let mut at = 0u64;
+    // The byte before the current chunk.
+    let mut before: Option<u8> = None;
     while at < src.len() {
         jail.budget.check_time()?;
         let n = src
@@ -871,8 +874,17 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
                 break;
             }
             from = pos + 1;
+            // Record formats (hex text) start only at the start of a line.
+            let line_start = match pos.checked_sub(1) {
+                Some(p) => chunk[p] == b'\n',
+                None => at == 0 || before == Some(b'\n'),
+            };
             for (i, magic) in magics.distinct.iter().enumerate() {
                 if !chunk[pos..].starts_with(magic) {
+                    continue;
+                }
+                let wanted = |t: &&(usize, usize, bool)| line_start || !t.2;
+                if !magics.targets[i].iter().any(|t| wanted(&t)) {
                     continue;
                 }
                 if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
@@ -880,7 +892,7 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
                     continue;
                 }
                 hits[i] += 1;
-                for &(offset, order) in &magics.targets[i] {
+                for &(offset, order, _) in magics.targets[i].iter().filter(wanted) {
                     if let Some(start) = (at + pos as u64).checked_sub(offset as u64) {
                         out.push((start, order));
                     }
@@ -890,6 +902,7 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
         if own == 0 {
             break;
         }
+        before = chunk.get(own - 1).copied();
         at += own as u64;
     }
     out.sort_unstable();

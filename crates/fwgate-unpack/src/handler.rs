@@ -69,6 +69,11 @@ pub trait Handler: Sync {
     fn raw_only(&self) -> bool {
         false
     }
+    /// Whether the magic counts only at the start of a line (offset 0 or after `\n`): record
+    /// formats in text (Intel HEX, S-record), whose one-byte magics are common in any text.
+    fn line_start(&self) -> bool {
+        false
+    }
     /// Checks whether `src` (starting at the candidate's first byte) is this format.
     fn probe(&self, src: &Source) -> Option<Probe>;
     /// Extracts the container that starts at `src`'s first byte. Returns the bytes it

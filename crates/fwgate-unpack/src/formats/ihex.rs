@@ -324,6 +324,9 @@ impl Handler for IHex {
     fn magics(&self) -> &'static [&'static [u8]] {
         &[b":"]
     }
+    fn line_start(&self) -> bool {
+        true
+    }
 
     fn probe(&self, src: &Source) -> Option<Probe> {
         // Every ':' in every text is a candidate: the first record's fixed fields are

@@ -57,6 +57,9 @@ impl Handler for SRec {
     fn magics(&self) -> &'static [&'static [u8]] {
         &[b"S0", b"S1", b"S2", b"S3"]
     }
+    fn line_start(&self) -> bool {
+        true
+    }
 
     fn probe(&self, src: &Source) -> Option<Probe> {
         let h = src.bytes(0, 10).ok()?;
