@@ -7,7 +7,9 @@
 
 mod gzip;
 mod lzma;
+mod names;
 mod squashfs;
+mod tar;
 mod uimage;
 mod unsupported;
 mod xz;
@@ -26,6 +28,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &xz::Xz,
     &lzma::Lzma,
     &zstd::Zstd,
+    &tar::Tar,
 ];
 
 /// Looks up a handler by id.

@@ -1,0 +1,73 @@
+//! Entry names of the archive formats (tar, cpio, zip): one spelling for every path, so that a
+//! hard link's target matches the name its file was written under, and the problems the
+//! extraction tools warn about (absolute names, names that are not UTF-8) reported.
+
+/// A member name as the archive stores it, cleaned: `.` components and repeated or leading
+/// slashes dropped (`./etc//passwd` and `/etc/passwd` are `etc/passwd`); `..` is kept for the
+/// jail to refuse. The second value says what was wrong with the stored name, if anything.
+pub(crate) fn clean(raw: &[u8]) -> (String, Option<&'static str>) {
+    let text = String::from_utf8_lossy(raw);
+    let mut why = None;
+    if matches!(text, std::borrow::Cow::Owned(_)) {
+        why = Some("the name is not UTF-8 (invalid bytes replaced)");
+    }
+    if raw.first() == Some(&b'/') {
+        why = Some("an absolute name (extracted relative to the archive, as tar -x and cpio --no-absolute-filenames do)");
+    }
+    let name = text
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/");
+    (name, why)
+}
+
+/// The bytes of a fixed-size header field up to its first NUL.
+pub(crate) fn field(b: &[u8]) -> &[u8] {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    &b[..end]
+}
+
+/// Parses an octal number field (leading spaces, trailing spaces and NULs allowed).
+pub(crate) fn octal(b: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(field(b)).ok()?;
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
+    if s.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(s, 8).ok()
+}
+
+/// Adds `[a, b)` to a list of ranges kept in order, merging it with the last one when they
+/// touch.
+pub(crate) fn add_range(ranges: &mut Vec<(u64, u64)>, a: u64, b: u64) {
+    if b <= a {
+        return;
+    }
+    match ranges.last_mut() {
+        Some(last) if last.1 >= a => last.1 = last.1.max(b),
+        _ => ranges.push((a, b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cleaned_and_flagged() {
+        assert_eq!(clean(b"./etc//passwd"), ("etc/passwd".into(), None));
+        assert!(clean(b"/abs/x").1.is_some());
+        assert_eq!(clean(b"/abs/x").0, "abs/x");
+        assert_eq!(clean(b"../../escape").0, "../../escape");
+        assert!(clean(b"\xff").1.is_some());
+        assert_eq!(octal(b"0000644 \0"), Some(0o644));
+        assert_eq!(octal(b"  12\0"), Some(0o12));
+        assert_eq!(octal(b"9"), None);
+        let mut r = Vec::new();
+        add_range(&mut r, 0, 10);
+        add_range(&mut r, 10, 20);
+        add_range(&mut r, 30, 40);
+        assert_eq!(r, [(0, 20), (30, 40)]);
+    }
+}
