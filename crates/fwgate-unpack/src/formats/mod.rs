@@ -5,6 +5,7 @@
 //! `firmware-samples/build.sh`. The tests check that ids are unique and that every handler is
 //! exercised by a committed sample.
 
+mod cpio;
 mod gzip;
 mod lzma;
 mod names;
@@ -29,6 +30,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &lzma::Lzma,
     &zstd::Zstd,
     &tar::Tar,
+    &cpio::Cpio,
 ];
 
 /// Looks up a handler by id.
