@@ -364,3 +364,310 @@ fn newc_hard_links_share_the_data_of_the_last_name() {
         assert_eq!(fs::read(tree.path_of(n)).unwrap(), b"shared\n", "{name}");
     }
 }
+
+#[test]
+fn zip_samples_match_unzip() {
+    for name in ["deflate.zip", "stored.zip", "zip64.zip"] {
+        let Some(n) = differential(name, "zip@0x0", "unzip", &["-q", "-K", "-X", "{}"]) else {
+            return;
+        };
+        assert!(n >= 24, "{name}: {n} paths");
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = ours(&sample(name), tmp.path());
+        let link = tree
+            .nodes
+            .iter()
+            .find(|n| n.path == "zip@0x0/bin/rcS-rel")
+            .unwrap();
+        assert_eq!(link.kind, NodeKind::Symlink, "{name}: zip -y stores links");
+        let suid = tree
+            .nodes
+            .iter()
+            .find(|n| n.path == "zip@0x0/bin/suid-helper")
+            .unwrap();
+        assert_eq!(suid.mode, 0o4755, "{name}");
+        let cgi = tree
+            .nodes
+            .iter()
+            .find(|n| n.path == "zip@0x0/www/cgi-bin/status.cgi")
+            .unwrap();
+        assert_eq!(
+            (cgi.uid, cgi.gid),
+            (Some(1000), Some(1000)),
+            "{name}: ux extra field"
+        );
+    }
+}
+
+// ---- crafted zip archives -------------------------------------------------------------
+
+/// One zip entry to craft: the name in both headers, the stored bytes, the method, the
+/// uncompressed size and CRC, the Unix mode and general-purpose flags.
+#[derive(Clone)]
+struct ZipEntry {
+    name: String,
+    local_name: Option<String>,
+    data: Vec<u8>,
+    method: u16,
+    size: u32,
+    crc: u32,
+    mode: u32,
+    flags: u16,
+    /// Bytes no record describes, written before the local header.
+    before: Vec<u8>,
+}
+
+fn zentry(name: &str, content: &[u8]) -> ZipEntry {
+    ZipEntry {
+        name: name.into(),
+        local_name: None,
+        data: content.to_vec(),
+        method: 0,
+        size: content.len() as u32,
+        crc: crc32fast::hash(content),
+        mode: 0o100644,
+        flags: 0,
+        before: Vec::new(),
+    }
+}
+
+fn deflated(name: &str, content: &[u8]) -> ZipEntry {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(content).unwrap();
+    ZipEntry {
+        data: e.finish().unwrap(),
+        method: 8,
+        ..zentry(name, content)
+    }
+}
+
+/// Local headers and data, then a central directory whose records point at `offsets`
+/// (`None`: at each entry's own local header), then the end record with `comment`.
+fn zip_bytes(entries: &[ZipEntry], cd: &[(usize, Option<u32>)], comment: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut locals = Vec::new();
+    for e in entries {
+        v.extend_from_slice(&e.before);
+        locals.push(v.len() as u32);
+        let name = e.local_name.as_deref().unwrap_or(&e.name);
+        v.extend_from_slice(b"PK\x03\x04");
+        v.extend_from_slice(&20u16.to_le_bytes());
+        v.extend_from_slice(&e.flags.to_le_bytes());
+        v.extend_from_slice(&e.method.to_le_bytes());
+        v.extend_from_slice(&[0u8; 4]);
+        v.extend_from_slice(&e.crc.to_le_bytes());
+        v.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+        v.extend_from_slice(&e.size.to_le_bytes());
+        v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(name.as_bytes());
+        v.extend_from_slice(&e.data);
+    }
+    let cd_at = v.len() as u32;
+    for &(i, at) in cd {
+        let e = &entries[i];
+        v.extend_from_slice(b"PK\x01\x02");
+        v.extend_from_slice(&0x031eu16.to_le_bytes()); // made on Unix
+        v.extend_from_slice(&20u16.to_le_bytes());
+        v.extend_from_slice(&e.flags.to_le_bytes());
+        v.extend_from_slice(&e.method.to_le_bytes());
+        v.extend_from_slice(&[0u8; 4]);
+        v.extend_from_slice(&e.crc.to_le_bytes());
+        v.extend_from_slice(&(e.data.len() as u32).to_le_bytes());
+        v.extend_from_slice(&e.size.to_le_bytes());
+        v.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
+        v.extend_from_slice(&[0u8; 8]); // extra, comment, disk, internal attributes
+        v.extend_from_slice(&(e.mode << 16).to_le_bytes());
+        v.extend_from_slice(&at.unwrap_or(locals[i]).to_le_bytes());
+        v.extend_from_slice(e.name.as_bytes());
+    }
+    let cd_size = v.len() as u32 - cd_at;
+    v.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    v.extend_from_slice(&(cd.len() as u16).to_le_bytes());
+    v.extend_from_slice(&(cd.len() as u16).to_le_bytes());
+    v.extend_from_slice(&cd_size.to_le_bytes());
+    v.extend_from_slice(&cd_at.to_le_bytes());
+    v.extend_from_slice(&(comment.len() as u16).to_le_bytes());
+    v.extend_from_slice(comment);
+    v
+}
+
+fn zip_of(entries: &[ZipEntry]) -> Vec<u8> {
+    let cd: Vec<_> = (0..entries.len()).map(|i| (i, None)).collect();
+    zip_bytes(entries, &cd, b"")
+}
+
+#[test]
+fn zip_crafted_entries_are_read_from_the_central_directory() {
+    // The builder itself: a plain archive extracts with no problem.
+    let (_tmp, tree) = unpack_bytes(&zip_of(&[
+        zentry("a.txt", b"a\n"),
+        deflated("b.txt", b"bbbb\n"),
+    ]));
+    assert!(tree.problems.is_empty(), "{:#?}", tree.problems);
+    assert_eq!(inner_paths(&tree), ["/a.txt", "/b.txt"]);
+}
+
+#[test]
+fn zip_traversal_and_link_escapes_are_refused_and_the_rest_kept() {
+    let m = marker("zip");
+    let link = ZipEntry {
+        mode: 0o120777,
+        ..zentry("dir", b"/tmp")
+    };
+    let up = ZipEntry {
+        mode: 0o120777,
+        ..zentry("up", b"..")
+    };
+    let (tmp, tree) = unpack_bytes(&zip_of(&[
+        zentry("ok.txt", b"ok\n"),
+        zentry("../../escape", b"evil\n"),
+        zentry("/abs/escape", b"evil\n"),
+        link,
+        zentry(&format!("dir/{m}"), b"evil\n"),
+        up,
+        zentry(&format!("up/{m}"), b"evil\n"),
+        zentry("after.txt", b"after\n"),
+    ]));
+    assert_contained(tmp.path(), &m);
+    let paths = inner_paths(&tree);
+    for want in ["/ok.txt", "/after.txt", "/dir", "/up"] {
+        assert!(paths.iter().any(|p| p == want), "{want}: {paths:?}");
+    }
+    assert!(has_problem(&tree, "../../escape"), "{:#?}", tree.problems);
+    assert!(has_problem(&tree, "abs/escape"), "{:#?}", tree.problems);
+    assert!(
+        has_problem(&tree, &format!("dir/{m}")),
+        "{:#?}",
+        tree.problems
+    );
+    assert!(
+        has_problem(&tree, &format!("up/{m}")),
+        "{:#?}",
+        tree.problems
+    );
+}
+
+#[test]
+fn zip_bomb_is_stopped_by_the_expansion_limit() {
+    let bomb = deflated("bomb.bin", &vec![0u8; 8 << 20]);
+    let bytes = zip_of(&[zentry("first.txt", b"first\n"), bomb]);
+    assert!(bytes.len() < 16 * 1024, "{} bytes", bytes.len());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("bomb.zip");
+    fs::write(&path, &bytes).unwrap();
+    let limits = Limits {
+        max_ratio: 50,
+        ..Limits::default()
+    };
+    let tree = unpack(&path, &tmp.path().join("out"), limits).unwrap();
+    assert!(
+        has_problem(&tree, "expands more than 50x"),
+        "{:#?}",
+        tree.problems
+    );
+    let written: u64 = tree.nodes.iter().map(|n| n.size).sum();
+    assert!(
+        written <= 50 * bytes.len().max(4096) as u64,
+        "{written} bytes written"
+    );
+    assert!(inner_paths(&tree).contains(&"/first.txt".to_string()));
+}
+
+#[test]
+fn overlapping_zip_entries_are_reported() {
+    // Fifield's non-recursive bomb: many central records, one local entry's data.
+    let e = deflated("shared.bin", &vec![b'x'; 100_000]);
+    let cd = [(0, Some(0)), (0, Some(0)), (0, Some(0))];
+    let mut entries = vec![e.clone()];
+    entries[0].name = "shared.bin".into();
+    let bytes = zip_bytes(&entries, &cd, b"");
+    let (_tmp, tree) = unpack_bytes(&bytes);
+    assert!(has_problem(&tree, "overlap"), "{:#?}", tree.problems);
+    let copies = tree.nodes.iter().filter(|n| n.size == 100_000).count();
+    assert_eq!(copies, 1, "the shared bytes are extracted once");
+}
+
+#[test]
+fn zip_local_header_disagreeing_with_the_directory_is_reported() {
+    let liar = ZipEntry {
+        local_name: Some("innocent.txt".into()),
+        ..zentry("etc/shadow", b"root::0:0:::\n")
+    };
+    let (_tmp, tree) = unpack_bytes(&zip_of(&[liar, zentry("b.txt", b"b\n")]));
+    assert!(
+        has_problem(&tree, "disagrees with the central directory"),
+        "{:#?}",
+        tree.problems
+    );
+    assert!(has_problem(&tree, "innocent.txt"), "{:#?}", tree.problems);
+    assert!(inner_paths(&tree).contains(&"/etc/shadow".to_string()));
+    assert!(inner_paths(&tree).contains(&"/b.txt".to_string()));
+}
+
+#[test]
+fn encrypted_and_unsupported_zip_entries_are_problems_naming_them() {
+    let secret = ZipEntry {
+        flags: 1,
+        ..zentry("secret.bin", b"\x01\x02\x03 encrypted bytes")
+    };
+    let bz = ZipEntry {
+        method: 12,
+        ..zentry("packed.bz2", b"BZh91AY&SY not really")
+    };
+    let (_tmp, tree) = unpack_bytes(&zip_of(&[secret, bz, zentry("plain.txt", b"plain\n")]));
+    assert!(
+        tree.problems
+            .iter()
+            .any(|p| p.message.contains("secret.bin") && p.message.contains("encrypted")),
+        "{:#?}",
+        tree.problems
+    );
+    assert!(
+        tree.problems
+            .iter()
+            .any(|p| p.message.contains("packed.bz2") && p.message.contains("bzip2")),
+        "{:#?}",
+        tree.problems
+    );
+    assert!(inner_paths(&tree).contains(&"/plain.txt".to_string()));
+}
+
+#[test]
+fn zip_comment_and_hidden_bytes_between_entries_stay_accounted() {
+    let a = zentry("a.txt", b"a\n");
+    let hidden_at = 30 + a.name.len() + a.data.len();
+    let b = ZipEntry {
+        before: vec![0x5a; 64],
+        ..zentry("b.txt", b"b\n")
+    };
+    let comment = b"vendor build 1234 secret=hunter2";
+    let fixed = zip_bytes(&[a, b], &[(0, None), (1, None)], comment);
+    let (_tmp, tree) = unpack_bytes(&fixed);
+    assert_eq!(
+        inner_paths(&tree),
+        ["/a.txt", "/b.txt"],
+        "{:#?}",
+        tree.problems
+    );
+    let comment_at = (fixed.len() - comment.len()) as u64;
+    let covered_by_other = |at: u64| {
+        tree.regions.iter().any(|r| {
+            r.file.is_empty()
+                && r.offset <= at
+                && at < r.offset + r.length
+                && !matches!(r.kind, fwgate_unpack::RegionKind::Container { .. })
+        })
+    };
+    assert!(
+        covered_by_other(comment_at),
+        "comment not carved: {:#?}",
+        tree.regions
+    );
+    assert!(
+        covered_by_other(hidden_at as u64),
+        "hidden bytes not carved: {:#?}",
+        tree.regions
+    );
+}

@@ -14,6 +14,7 @@ mod tar;
 mod uimage;
 mod unsupported;
 mod xz;
+mod zip;
 mod zstd;
 
 use crate::handler::Handler;
@@ -31,6 +32,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &zstd::Zstd,
     &tar::Tar,
     &cpio::Cpio,
+    &zip::Zip,
 ];
 
 /// Looks up a handler by id.

@@ -123,7 +123,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         erofs
     ),
     recogniser!("romfs", "romfs file system", [b"-rom1fs-"], 0, 512, romfs),
-    recogniser!("zip", "zip archive", [b"PK\x03\x04"], 0, 30 + 1024, zip),
     recogniser!(
         "7z",
         "7-Zip archive",
@@ -281,18 +280,6 @@ fn romfs(h: &[u8]) -> Option<(u64, String)> {
         s.wrapping_add(u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
     });
     (size >= 32 && sum == 0).then(|| (u64::from(size), "romfs file system".into()))
-}
-
-fn zip(h: &[u8]) -> Option<(u64, String)> {
-    let version = le16(h, 4)?;
-    let method = le16(h, 8)?;
-    let name_len = usize::from(le16(h, 26)?);
-    let name = h.get(30..30 + name_len)?;
-    let ok = version <= 63
-        && matches!(method, 0 | 8 | 9 | 12 | 14 | 93 | 95 | 98 | 99)
-        && (1..=1024).contains(&name_len)
-        && name.iter().all(|&c| c >= 0x20 && c != 0x7f);
-    ok.then(|| (0, "zip archive".into()))
 }
 
 fn seven_zip(h: &[u8]) -> Option<(u64, String)> {
