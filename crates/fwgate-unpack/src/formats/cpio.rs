@@ -271,8 +271,8 @@ impl Handler for Cpio {
 type Inode = (u64, u64, u64);
 
 struct Links {
-    /// Inodes extracted: the first name.
-    done: BTreeMap<Inode, String>,
+    /// Inodes extracted: the first name, and its size and SHA-256 as written.
+    done: BTreeMap<Inode, (String, u64, Option<String>)>,
     /// newc names of size 0 whose data comes with a later name.
     deferred: BTreeMap<Inode, Vec<(String, Attrs)>>,
     held: usize,
@@ -447,14 +447,14 @@ fn linked_file(
 ) -> Result<bool> {
     let key = h.inode;
     let newc = matches!(h.variant, Variant::Newc | Variant::Crc);
-    if let Some(first) = links.done.get(&key).cloned() {
+    if let Some((first, size, sha)) = links.done.get(&key).cloned() {
         if h.size == 0 && newc {
             out.hardlink(name, &first)?;
             return Ok(true);
         }
         // Data again for an inode already extracted (odc and binary store it with every
         // name): a link when it is the same data, else a file of its own and a problem.
-        if same_data(out, &first, body)? {
+        if size == body.len() && sha.is_some() && same_data(out, sha.as_deref(), body)? {
             out.hardlink(name, &first)?;
             return Ok(true);
         }
@@ -480,28 +480,23 @@ fn linked_file(
         return Ok(true);
     }
     write_file(out, h, name, body, at, attrs)?;
-    links.done.insert(key, name.to_string());
+    // The node just written (none when the jail refused the name).
+    let want = format!("/{name}");
+    let (size, sha) = out
+        .nodes
+        .last()
+        .filter(|n| n.kind == NodeKind::File && n.origin.inner_path == want)
+        .map_or((0, None), |n| (n.size, n.sha256.clone()));
+    links.done.insert(key, (name.to_string(), size, sha));
     for (n, _) in links.deferred.remove(&key).unwrap_or_default() {
         out.hardlink(&n, name)?;
     }
     Ok(true)
 }
 
-/// Whether `body` holds the same bytes as the file extracted as `first`.
-fn same_data(out: &Output<'_>, first: &str, body: &Source) -> Result<bool> {
+/// Whether `body` holds the bytes whose SHA-256 is `sha`.
+fn same_data(out: &Output<'_>, sha: Option<&str>, body: &Source) -> Result<bool> {
     use sha2::Digest;
-    let want = format!("/{first}");
-    let Some(node) = out
-        .nodes
-        .iter()
-        .rev()
-        .find(|n| n.kind == NodeKind::File && n.origin.inner_path == want)
-    else {
-        return Ok(false);
-    };
-    if node.size != body.len() {
-        return Ok(false);
-    }
     let mut hasher = sha2::Sha256::new();
     let mut r = body.reader(0);
     let mut buf = vec![0u8; 64 * 1024];
@@ -513,7 +508,7 @@ fn same_data(out: &Output<'_>, first: &str, body: &Source) -> Result<bool> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(node.sha256.as_deref() == Some(hex::encode(hasher.finalize()).as_str()))
+    Ok(sha == Some(hex::encode(hasher.finalize()).as_str()))
 }
 
 /// Writes a regular file, checking the crc variant's checksum as it streams.

@@ -10,6 +10,7 @@
 //! entries are carved instead of vanishing inside the archive's length. Decompression is
 //! flate2's, liblzma's and zstd's, each bounded by the declared size and the jail's budget.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::formats::names::{add_range, clean};
@@ -24,8 +25,11 @@ const END: &[u8; 4] = b"PK\x05\x06";
 const END64: &[u8; 4] = b"PK\x06\x06";
 const LOCATOR64: &[u8; 4] = b"PK\x06\x07";
 const DESCRIPTOR: &[u8; 4] = b"PK\x07\x08";
-/// Most entries walked to find the central directory, or read from it.
+/// Most entries read from the central directory.
 const MAX_ENTRIES: u64 = 1 << 20;
+/// Most local headers walked forward to find the central directory (a probe's bound); a
+/// larger archive is found from the end of the window, as unzip finds it.
+const MAX_WALK: u64 = 4096;
 /// Longest symlink target read (the kernel's PATH_MAX).
 const MAX_LINK: u64 = 4096;
 /// The end record (22 bytes) and the longest comment it may carry.
@@ -131,7 +135,7 @@ fn layout(src: &Source) -> std::result::Result<Layout, String> {
 /// walk reaches it (every entry's size known from its local header).
 fn walk_locals(src: &Source) -> Option<u64> {
     let mut pos = 0u64;
-    for _ in 0..MAX_ENTRIES {
+    for _ in 0..MAX_WALK {
         let sig = src.bytes(pos, 4).ok()?;
         if sig == CENTRAL {
             return Some(pos);
@@ -165,7 +169,7 @@ fn walk_locals(src: &Source) -> Option<u64> {
 /// record's locator chain ending in it) starts.
 fn skip_central(src: &Source, cd: u64) -> Option<u64> {
     let mut pos = cd;
-    for _ in 0..MAX_ENTRIES {
+    for _ in 0..=MAX_WALK {
         let h = src.bytes(pos, 46).ok()?;
         match h.get(..4)? {
             s if s == CENTRAL => {
@@ -187,6 +191,11 @@ fn skip_central(src: &Source, cd: u64) -> Option<u64> {
 /// The last end record in the window's final 64 KiB, whose comment ends inside it.
 fn find_end_backward(src: &Source) -> Option<u64> {
     let len = src.len();
+    // The usual case, an archive without a comment, costs one 22-byte read.
+    let at = len.checked_sub(22)?;
+    if src.bytes(at, 22).ok()?.get(..4) == Some(END) && src.bytes(at + 20, 2).ok()? == [0, 0] {
+        return Some(at);
+    }
     let from = len.saturating_sub(END_SEARCH);
     let tail = src.bytes(from, (len - from) as usize).ok()?;
     let mut i = tail.len().checked_sub(22)?;
@@ -341,9 +350,18 @@ impl Handler for Zip {
 
     fn probe(&self, src: &Source) -> Option<Probe> {
         let h = src.exact(0, 30).ok()?;
+        // A plausible local header first (the magic alone occurs in binaries): a known
+        // version and method, a name without control characters.
         let version = le16(&h, 4)?;
-        let n = le16(&h, 26)?;
-        if version > 63 || n == 0 {
+        let method = le16(&h, 8)?;
+        let n = usize::from(le16(&h, 26)?);
+        let name = src.bytes(30, n).ok()?;
+        if version > 63
+            || !matches!(method, 0 | 8 | 9 | 12 | 14 | 93 | 95 | 98 | 99)
+            || !(1..=4096).contains(&n)
+            || name.len() != n
+            || name.iter().any(|&c| c < 0x20 || c == 0x7f)
+        {
             return None;
         }
         let l = layout(src).ok()?;
@@ -405,8 +423,9 @@ fn entries(
     let cd_end = l.cd + l.cd_size;
     let mut pos = l.cd;
     let mut count = 0u64;
-    // Extents of the entries extracted so far (local header to end of data), for overlaps.
-    let mut extents: Vec<(u64, u64, String)> = Vec::new();
+    // Extents of the entries extracted so far (local header to end of data, disjoint),
+    // by start, for overlaps.
+    let mut extents: BTreeMap<u64, (u64, String)> = BTreeMap::new();
     while pos < cd_end {
         out.check_time()?;
         let c = match central(src, pos) {
@@ -426,9 +445,9 @@ fn entries(
             ));
             break;
         }
-        if let Some(extent) = entry(src, l, out, &c, &extents)? {
-            used.push((extent.0, extent.1));
-            extents.push(extent);
+        if let Some((a, b, name)) = entry(src, l, out, &c, &extents)? {
+            used.push((a, b));
+            extents.insert(a, (b, name));
         }
     }
     if pos > cd_end {
@@ -449,7 +468,7 @@ fn entry(
     l: &Layout,
     out: &mut Output<'_>,
     c: &Central,
-    extents: &[(u64, u64, String)],
+    extents: &BTreeMap<u64, (u64, String)>,
 ) -> Result<Option<(u64, u64, String)>> {
     let (name, why) = clean(&entry_name(c));
     let shown = if name.is_empty() {
@@ -520,7 +539,13 @@ fn entry(
             differ.join(", ")
         ));
     }
-    if let Some((a, b, other)) = extents.iter().find(|(a, b, _)| local < *b && *a < end) {
+    // The stored extents are disjoint: only the last one starting before this end can
+    // overlap it.
+    if let Some((a, (b, other))) = extents
+        .range(..end.max(local + 1))
+        .next_back()
+        .filter(|(_, (b, _))| *b > local)
+    {
         out.problem(format!(
             "{shown}: its bytes {local:#x}..{end:#x} overlap those of {other} ({a:#x}..{b:#x}): entries sharing data (an overlapping-entry zip bomb); not extracted"
         ));
