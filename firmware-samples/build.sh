@@ -361,7 +361,14 @@ build_formats_archives() {
   chown 3000000:3000001 "$g/usr/lib/big-owner"
   find "$g" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
   local topts=(--sort=name --numeric-owner --mtime="@$SOURCE_DATE_EPOCH")
-  tar -C "$g" --format=gnu "${topts[@]}" -cf "$fmt/gnu.tar" .
+  # GNU only: a sparse file (two data segments in 1 MiB), stored as an `S` entry.
+  local gs="$work/archive-gnu"
+  cp -a "$g" "$gs"
+  printf 'head' > "$gs/usr/lib/sparse.img"
+  truncate -s 1M "$gs/usr/lib/sparse.img"
+  printf 'middle' | dd of="$gs/usr/lib/sparse.img" bs=1 seek=524288 conv=notrunc status=none
+  touch -d "@$SOURCE_DATE_EPOCH" "$gs/usr/lib/sparse.img" "$gs/usr/lib"
+  tar -C "$gs" --format=gnu -S "${topts[@]}" -cf "$fmt/gnu.tar" .
   tar -C "$g" --format=pax "${topts[@]}" --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$fmt/pax.tar" .
   # ustar: a path over 100 characters split into prefix and name.
   local u="$work/archive-ustar"

@@ -671,3 +671,70 @@ fn zip_comment_and_hidden_bytes_between_entries_stay_accounted() {
         tree.regions
     );
 }
+
+/// The same entry in the crc variant (`070702`), with `check` as its checksum.
+fn as_crc(mut entry: Vec<u8>, check: u32) -> Vec<u8> {
+    entry[..6].copy_from_slice(b"070702");
+    entry[102..110].copy_from_slice(format!("{check:08x}").as_bytes());
+    entry
+}
+
+#[test]
+fn cpio_crc_checksums_are_checked() {
+    let data = b"checked data\n";
+    let sum = data.iter().map(|&b| u32::from(b)).sum::<u32>();
+    let trailer = as_crc(newc("TRAILER!!!", 0, b"", 0, 1, None), 0);
+    let mut good = as_crc(newc("good.txt", 0o100644, data, 1, 1, None), sum);
+    good.extend_from_slice(&trailer);
+    let (_tmp, tree) = unpack_bytes(&good);
+    assert!(tree.problems.is_empty(), "{:#?}", tree.problems);
+    assert_eq!(inner_paths(&tree), ["/good.txt"]);
+    let mut bad = as_crc(newc("bad.txt", 0o100644, data, 1, 1, None), sum + 1);
+    bad.extend_from_slice(&trailer);
+    let (_tmp, tree) = unpack_bytes(&bad);
+    assert!(
+        tree.problems
+            .iter()
+            .any(|p| p.message.contains("bad.txt") && p.message.contains("checksum")),
+        "{:#?}",
+        tree.problems
+    );
+}
+
+#[test]
+fn tar_pax_records_override_the_header() {
+    // A pax header giving the size, the owner and a long path of the next entry, whose own
+    // header says size 0: the data is the pax size's (as GNU tar reads it).
+    let path = format!("deep/{}", "p".repeat(150));
+    let recs = [
+        "size=5".to_string(),
+        "uid=4000000".to_string(),
+        "gid=42".to_string(),
+        format!("path={path}"),
+    ];
+    let mut pax = String::new();
+    for r in recs {
+        // The length counts itself, the space, the record and the newline.
+        let mut n = r.len() + 3;
+        while format!("{n} {r}\n").len() != n {
+            n += 1;
+        }
+        pax.push_str(&format!("{n} {r}\n"));
+    }
+    let mut v = tar_entry("PaxHeaders/x", b'x', pax.as_bytes(), "");
+    let mut file = tar_header("short", b'0', 0, "");
+    file.extend_from_slice(b"12345");
+    file.resize(1024, 0);
+    v.extend(file);
+    v.extend(tar_entry("after.txt", b'0', b"after\n", ""));
+    let (_tmp, tree) = unpack_bytes(&tar_end(v));
+    assert!(tree.problems.is_empty(), "{:#?}", tree.problems);
+    let n = tree
+        .nodes
+        .iter()
+        .find(|n| n.origin.inner_path == format!("/{path}"))
+        .unwrap_or_else(|| panic!("{:?}", inner_paths(&tree)));
+    assert_eq!(fs::read(tree.path_of(n)).unwrap(), b"12345");
+    assert_eq!((n.uid, n.gid), (Some(4_000_000), Some(42)));
+    assert!(inner_paths(&tree).contains(&"/after.txt".to_string()));
+}

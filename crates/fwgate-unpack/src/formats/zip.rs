@@ -637,7 +637,8 @@ fn entry(
                 }
             }
         }
-        0 | 0o100000 => out.file(&name, &mut reader, attrs)?,
+        // A pipe's mode: what `zip - -` records for data read from standard input.
+        0 | 0o100000 | 0o010000 => out.file(&name, &mut reader, attrs)?,
         t => {
             // unzip makes a regular file of anything else.
             out.problem(format!(
@@ -710,5 +711,97 @@ impl Read for Checked<'_> {
         self.crc.update(&buf[..n]);
         self.left -= n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-entry archive made on Unix: `data` stored with `method`, `plain` its content.
+    fn archive(method: u16, name: &str, data: &[u8], plain: &[u8]) -> Vec<u8> {
+        let crc = crc32fast::hash(plain);
+        let mut v = Vec::new();
+        v.extend_from_slice(LOCAL);
+        v.extend_from_slice(&63u16.to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(&method.to_le_bytes());
+        v.extend_from_slice(&[0; 4]);
+        v.extend_from_slice(&crc.to_le_bytes());
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(name.as_bytes());
+        v.extend_from_slice(data);
+        let cd = v.len() as u32;
+        v.extend_from_slice(CENTRAL);
+        v.extend_from_slice(&0x033fu16.to_le_bytes());
+        v.extend_from_slice(&63u16.to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v.extend_from_slice(&method.to_le_bytes());
+        v.extend_from_slice(&[0; 4]);
+        v.extend_from_slice(&crc.to_le_bytes());
+        v.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+        v.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+        v.extend_from_slice(name.as_bytes());
+        let size = v.len() as u32 - cd;
+        v.extend_from_slice(END);
+        v.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0]);
+        v.extend_from_slice(&size.to_le_bytes());
+        v.extend_from_slice(&cd.to_le_bytes());
+        v.extend_from_slice(&0u16.to_le_bytes());
+        v
+    }
+
+    fn unpacked(bytes: &[u8]) -> (tempfile::TempDir, crate::Tree) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.zip");
+        std::fs::write(&path, bytes).unwrap();
+        let tree = crate::unpack(&path, &tmp.path().join("out"), crate::Limits::default()).unwrap();
+        (tmp, tree)
+    }
+
+    #[test]
+    fn zstd_and_xz_entries_decode() {
+        let plain = b"lan_ipaddr=192.168.1.1\n".repeat(50);
+        let zst = zstd::bulk::compress(&plain, 3).unwrap();
+        let mut xz = Vec::new();
+        liblzma::read::XzEncoder::new(&plain[..], 6)
+            .read_to_end(&mut xz)
+            .unwrap();
+        for (method, data) in [(93u16, zst), (95, xz)] {
+            let (_tmp, tree) = unpacked(&archive(method, "etc/config", &data, &plain));
+            let node = tree
+                .nodes
+                .iter()
+                .find(|n| n.origin.inner_path == "/etc/config")
+                .unwrap_or_else(|| panic!("method {method}: {:#?}", tree.problems));
+            assert_eq!(std::fs::read(tree.path_of(node)).unwrap(), plain);
+            assert!(
+                !tree
+                    .problems
+                    .iter()
+                    .any(|p| p.format.as_deref() == Some("zip")),
+                "{:#?}",
+                tree.problems
+            );
+        }
+    }
+
+    #[test]
+    fn a_crc_mismatch_and_a_short_stream_are_reported() {
+        let mut bytes = archive(0, "f", b"abcd", b"abcd");
+        bytes[30 + 1] = b'X'; // the stored data no longer matches its CRC
+        let (_tmp, tree) = unpacked(&bytes);
+        assert!(
+            tree.problems.iter().any(|p| p.message.contains("CRC-32")),
+            "{:#?}",
+            tree.problems
+        );
     }
 }
