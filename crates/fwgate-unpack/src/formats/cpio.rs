@@ -227,12 +227,6 @@ impl Handler for Cpio {
             &[0x71, 0xc7],
         ]
     }
-    /// Fixed headers, names of at most 4 KiB, data streamed, a loop without recursion and
-    /// at most MAX_DEFERRED held-back names: bounded by construction, in safe Rust.
-    fn isolate(&self) -> bool {
-        false
-    }
-
     fn probe(&self, src: &Source) -> Option<Probe> {
         // A header-shaped run of bytes inside a binary (busybox and libcrypto carry the
         // magics) is not an archive: the first entry must be the trailer or be followed by
@@ -408,9 +402,10 @@ fn entry_out(
                 ));
                 return Ok(false);
             }
-            let target = body
-                .exact(0, h.size as usize)
-                .map_err(|e| out.malformed(e.to_string()))?;
+            let Ok(target) = body.exact(0, h.size as usize) else {
+                // Truncated: reported by the caller.
+                return Ok(false);
+            };
             match String::from_utf8(target) {
                 Ok(t) if !t.contains('\0') => out.symlink(name, &t, attrs)?,
                 _ => {

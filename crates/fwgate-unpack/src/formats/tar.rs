@@ -134,12 +134,6 @@ impl Handler for Tar {
     fn magic_offset(&self) -> usize {
         257
     }
-    /// Fixed 512-byte headers and records bounded by MAX_PAX, streamed contents, a loop
-    /// with no recursion: bounded by construction, in safe Rust.
-    fn isolate(&self) -> bool {
-        false
-    }
-
     fn probe(&self, src: &Source) -> Option<Probe> {
         let h = src.bytes(0, BLOCK as usize).ok()?;
         if h.len() < BLOCK as usize || !checksum_ok(&h) {
@@ -201,6 +195,11 @@ fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Resul
             let next = src
                 .bytes(pos + BLOCK, BLOCK as usize)
                 .map_err(|e| out.malformed(e.to_string()))?;
+            if long_name.is_some() || long_link.is_some() || local.is_some() {
+                out.problem(format!(
+                    "the archive ends at offset {pos:#x} right after a long-name or pax record, which describes no entry"
+                ));
+            }
             if next.len() == BLOCK as usize && next.iter().all(|&b| b == 0) {
                 add_range(used, pos, pos + 2 * BLOCK);
                 return Ok(pos + 2 * BLOCK);

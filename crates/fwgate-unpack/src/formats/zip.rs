@@ -110,9 +110,20 @@ fn layout(src: &Source) -> std::result::Result<Layout, String> {
             record_at = guess;
         }
     }
-    let cd = record_at
-        .checked_sub(cd_size)
-        .ok_or("a central directory larger than the bytes before its end record")?;
+    // Where the end record says, when a directory is there (bytes between it and the end
+    // record are then left to be carved); else right before the end record, the stated
+    // offsets counting bytes before the archive (as a self-extractor's do).
+    let stated_fits = cd_stated
+        .checked_add(cd_size)
+        .is_some_and(|e| e <= record_at)
+        && src.bytes(cd_stated, 4).is_ok_and(|s| s == CENTRAL);
+    let cd = if stated_fits {
+        cd_stated
+    } else {
+        record_at
+            .checked_sub(cd_size)
+            .ok_or("a central directory larger than the bytes before its end record")?
+    };
     let delta = i128::from(cd) - i128::from(cd_stated);
     if entries > MAX_ENTRIES {
         return Err(format!("{entries} entries (more than {MAX_ENTRIES})"));
