@@ -738,3 +738,157 @@ fn tar_pax_records_override_the_header() {
     assert_eq!((n.uid, n.gid), (Some(4_000_000), Some(42)));
     assert!(inner_paths(&tree).contains(&"/after.txt".to_string()));
 }
+
+#[test]
+fn zip_after_other_data_is_extracted_and_the_prefix_carved() {
+    let mut bytes = vec![0x11u8; 3000];
+    bytes.extend(zip_of(&[zentry("a.txt", b"a\n")]));
+    let (_tmp, tree) = unpack_bytes(&bytes);
+    let a = tree
+        .nodes
+        .iter()
+        .find(|n| n.origin.inner_path == "/a.txt")
+        .expect("the archive after the prefix is extracted");
+    assert_eq!(a.path, "zip@0xbb8/a.txt");
+    assert!(tree
+        .regions
+        .iter()
+        .any(|r| r.file.is_empty() && r.offset == 0 && r.length == 3000));
+}
+
+/// Offsets of the metadata in `data`: the headers each format's magic marks.
+fn header_offsets(data: &[u8], magic: &[u8], back: usize) -> Vec<usize> {
+    data.windows(magic.len())
+        .enumerate()
+        .filter(|(_, w)| *w == magic)
+        .filter_map(|(i, _)| i.checked_sub(back))
+        .collect()
+}
+
+/// Runs a reference extractor on a mutated archive in `dir`; whether it succeeded.
+fn reference_run(tool: &str, args: &[&str], dir: &Path) -> bool {
+    fs::create_dir_all(dir).unwrap();
+    std::process::Command::new("timeout")
+        .arg("20")
+        .arg(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Byte mutations of one sample's headers: wherever fwgate reports no problem, the reference
+/// tool must succeed and extract exactly what fwgate extracted. fwgate may never diverge
+/// silently.
+#[test]
+fn mutated_archive_headers_never_diverge_silently_from_the_reference_tools() {
+    let cases: &[(&str, &str, &[u8], usize, usize, &str, &[&str])] = &[
+        (
+            "ustar.tar",
+            "tar@0x0",
+            b"ustar\0",
+            257,
+            512,
+            "tar",
+            &["--numeric-owner", "-xf", "{}"],
+        ),
+        (
+            "newc.cpio",
+            "cpio@0x0",
+            b"070701",
+            0,
+            110,
+            "cpio",
+            &["-idm", "--quiet", "--no-absolute-filenames", "-F", "{}"],
+        ),
+        (
+            "deflate.zip",
+            "zip@0x0",
+            b"PK\x01\x02",
+            0,
+            46,
+            "unzip",
+            &["-q", "-K", "-X", "{}"],
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut summary = Vec::new();
+    // FWGATE_MUTATIONS=N explores more (outside CI).
+    let count: usize = std::env::var("FWGATE_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48);
+    for &(name, base, magic, back, span, tool, args) in cases {
+        if common::peer(tool).is_none() {
+            return;
+        }
+        let seed = fs::read(sample(name)).unwrap();
+        let heads = header_offsets(&seed, magic, back);
+        assert!(heads.len() > 10, "{name}");
+        let (mut agreed, mut reported) = (0, 0);
+        for n in 0..count {
+            let head = heads[n * 7 % heads.len()];
+            let at = head + (n * 37 + n / 3) % span;
+            let mut m = seed.clone();
+            m[at] ^= [0x01, 0x20, 0x08, 0x40][n % 4];
+            if tool == "tar" && n % 2 == 0 {
+                // Half the tar mutations get a valid checksum again, so that what the header
+                // says, not its checksum, is compared.
+                let h = &mut m[head..head + 512];
+                h[148..156].fill(b' ');
+                let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+                h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+            }
+            let dir = tmp.path().join(format!("{name}-{n}"));
+            fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(name);
+            fs::write(&path, &m).unwrap();
+            let tree = ours(&path, &dir);
+            let p = path.to_str().unwrap();
+            let args: Vec<&str> = args
+                .iter()
+                .map(|a| if *a == "{}" { p } else { a })
+                .collect();
+            let theirs = dir.join("ref");
+            let ok = reference_run(tool, &args, &theirs);
+            if !tree.problems.is_empty() {
+                reported += 1;
+                continue;
+            }
+            let kept = tmp.path().join("divergent").join(name);
+            let files = common::fidelity::extracted(&tree, base).files;
+            let listing = common::fidelity::listing(&theirs);
+            let differ: Vec<_> = files
+                .keys()
+                .chain(listing.keys())
+                .filter(|k| files.get(*k) != listing.get(*k))
+                .map(|k| {
+                    format!(
+                        "{k}: fwgate {:?}, {tool} {:?}",
+                        files.get(k),
+                        listing.get(k)
+                    )
+                })
+                .collect();
+            if !ok || !differ.is_empty() {
+                fs::create_dir_all(kept.parent().unwrap()).unwrap();
+                fs::write("/tmp/fwgate-divergent-archive", &m).unwrap();
+            }
+            assert!(ok, "{name} mutated at {at:#x}: fwgate saw no problem, {tool} failed (in /tmp/fwgate-divergent-archive)");
+            assert!(
+                differ.is_empty(),
+                "{name} mutated at {at:#x} (in /tmp/fwgate-divergent-archive): {differ:#?}"
+            );
+            agreed += 1;
+        }
+        summary.push(format!("{name}: {agreed} agreed, {reported} reported"));
+        // The mutations reach both outcomes, so the comparison above is exercised.
+        assert!(
+            reported > 0 && agreed > 0,
+            "{name}: {agreed} agreed, {reported} reported"
+        );
+    }
+    eprintln!("{summary:?}");
+}

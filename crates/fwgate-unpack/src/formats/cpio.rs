@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use crate::formats::names::{add_range, clean};
+use crate::formats::names::{add_range, bad_device, clean};
 use crate::handler::{Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind, NodeKind};
@@ -418,6 +418,9 @@ fn entry_out(
             Ok(true)
         }
         0o020000 | 0o060000 | 0o010000 | 0o140000 => {
+            if let Some(why) = bad_device(&h.rdev) {
+                out.problem(format!("{name} (offset {at:#x}): {why}"));
+            }
             out.special(name, h.rdev, attrs)?;
             Ok(no_data(out, "device, pipe or socket"))
         }

@@ -22,6 +22,17 @@ pub(crate) fn clean(raw: &[u8]) -> (String, Option<&'static str>) {
     (name, why)
 }
 
+/// Why a device number cannot be a Linux one (12 bits of major, 20 of minor: what the kernel
+/// and mknod accept), if it cannot.
+pub(crate) fn bad_device(d: &crate::tree::Device) -> Option<String> {
+    (d.major > 0xfff || d.minor > 0xf_ffff).then(|| {
+        format!(
+            "device number {}:{} is outside Linux's range (12-bit major, 20-bit minor): the device would see another device, or none",
+            d.major, d.minor
+        )
+    })
+}
+
 /// The bytes of a fixed-size header field up to its first NUL.
 pub(crate) fn field(b: &[u8]) -> &[u8] {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());

@@ -11,7 +11,7 @@
 
 use std::io::Read;
 
-use crate::formats::names::{add_range, clean, field, octal};
+use crate::formats::names::{add_range, bad_device, clean, field, octal};
 use crate::handler::{Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -438,6 +438,9 @@ fn entry_out(src: &Source, out: &mut Output<'_>, e: &Entry) -> Result<bool> {
                 b'4' => DeviceKind::Block,
                 _ => DeviceKind::Fifo,
             };
+            if let Some(why) = bad_device(&dev(kind)).filter(|_| kind != DeviceKind::Fifo) {
+                out.problem(format!("{} (offset {:#x}): {why}", e.name, e.at));
+            }
             out.special(&e.name, dev(kind), e.attrs)?;
             no_data(out, "device or pipe");
             return Ok(e.size == 0);

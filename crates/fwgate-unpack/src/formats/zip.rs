@@ -239,6 +239,8 @@ fn extra_field(extra: &[u8], id: u16) -> Option<&[u8]> {
 /// One central-directory record.
 struct Central {
     made_by: u16,
+    /// Version needed to extract (tens and units, e.g. 45 for 4.5).
+    needed: u16,
     flags: u16,
     method: u16,
     crc: u32,
@@ -266,6 +268,7 @@ fn central(src: &Source, at: u64) -> std::result::Result<Central, String> {
         .map_err(|e| e.to_string())?;
     let mut c = Central {
         made_by: r16(4) as u16,
+        needed: r16(6) as u16 & 0xff,
         flags: r16(8) as u16,
         method: r16(10) as u16,
         crc: r32(16) as u32,
@@ -575,6 +578,14 @@ fn entry(
         extent_end = extent_end.min(src.len());
     }
     let extent = Some((local, extent_end, shown.to_string()));
+    if c.needed > 63 {
+        // Beyond the latest specification (6.3): unzip refuses it, another tool may not.
+        out.problem(format!(
+            "{shown}: needs version {}.{} of the format to extract (the specification ends at 6.3); extracted anyway",
+            c.needed / 10,
+            c.needed % 10
+        ));
+    }
     if c.flags & 0x41 != 0 || c.method == 99 {
         out.problem(format!("{shown}: encrypted; not extracted"));
         return Ok(None);
