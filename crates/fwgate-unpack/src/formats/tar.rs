@@ -318,21 +318,43 @@ fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Resul
                     out.problem(format!("{name} (offset {pos:#x}): {why}"));
                 }
                 let slash = raw_name.ends_with(b"/");
-                let field_id = |r: std::ops::Range<usize>| {
-                    number(&h[r])
-                        .and_then(|v| u32::try_from(v).ok())
-                        .unwrap_or(0)
+                // Numeric fields tar -x cannot read are problems (it fails the entry too).
+                let mut bad = Vec::new();
+                let mut num = |what: &'static str, r: std::ops::Range<usize>| -> u32 {
+                    match number(&h[r]).and_then(|v| u32::try_from(v).ok()) {
+                        Some(v) => v,
+                        None => {
+                            bad.push(what);
+                            0
+                        }
+                    }
                 };
-                let mode = number(&h[100..108]).unwrap_or(0) as u32;
-                let uid = pax.uid.or(global.uid).unwrap_or_else(|| field_id(108..116));
-                let gid = pax.gid.or(global.gid).unwrap_or_else(|| field_id(116..124));
+                let mode = num("mode", 100..108);
+                let uid = match pax.uid.or(global.uid) {
+                    Some(u) => u,
+                    None => num("uid", 108..116),
+                };
+                let gid = match pax.gid.or(global.gid) {
+                    Some(g) => g,
+                    None => num("gid", 116..124),
+                };
+                let device = (num("devmajor", 329..337), num("devminor", 337..345));
+                if number(&h[136..148]).is_none() {
+                    bad.push("mtime");
+                }
+                if !bad.is_empty() {
+                    out.problem(format!(
+                        "{name} (offset {pos:#x}): unreadable {} field(s); read as 0",
+                        bad.join(", ")
+                    ));
+                }
                 let entry = Entry {
                     at: pos,
                     kind,
                     link: Some(String::from_utf8_lossy(&raw_link).into_owned()),
                     size,
                     attrs: Attrs::new(mode, uid, gid),
-                    device: (field_id(329..337), field_id(337..345)),
+                    device,
                     sparse: pax.sparse || global.sparse,
                     name,
                     header: h,

@@ -529,8 +529,13 @@ fn entry(
     if le16(&h, 8) != Some(c.method) {
         differ.push(format!("method {}", le16(&h, 8).unwrap_or(0)));
     }
-    if le16(&h, 6).map(|f| f & 0x01) != Some(c.flags & 0x01) {
-        differ.push("encryption flag".into());
+    // The flags, but for the data-descriptor bit a streaming writer may set locally alone.
+    let lflags = le16(&h, 6).unwrap_or(0);
+    if (lflags ^ c.flags) & !0x0008 != 0 {
+        differ.push(format!(
+            "flags ({lflags:#06x}, the directory {:#06x})",
+            c.flags
+        ));
     }
     if le16(&h, 6).unwrap_or(0) & 0x08 == 0 {
         let mut lc = u64::from(le32(&h, 18).unwrap_or(0));
