@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use crate::formats::names::{add_range, bad_device, clean};
+use crate::formats::names::{add_range, bad_device, clean, Specials};
 use crate::handler::{Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind, NodeKind};
@@ -270,6 +270,7 @@ struct Links {
     /// newc names of size 0 whose data comes with a later name.
     deferred: BTreeMap<Inode, Vec<(String, Attrs)>>,
     held: usize,
+    specials: Specials,
 }
 
 fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Result<u64> {
@@ -279,6 +280,7 @@ fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Resul
         done: BTreeMap::new(),
         deferred: BTreeMap::new(),
         held: 0,
+        specials: Specials::default(),
     };
     let mut first: Option<Variant> = None;
     let end = loop {
@@ -376,6 +378,10 @@ fn entry_out(
         }
         h.size == 0
     };
+    if let Some(why) = links.specials.blocks(name) {
+        out.problem(format!("{why} (offset {at:#x})"));
+        return Ok(false);
+    }
     if name.is_empty() && h.mode & 0o170000 != 0o040000 {
         out.problem(format!(
             "an entry with an empty name at offset {at:#x}; not extracted"
@@ -422,6 +428,7 @@ fn entry_out(
                 out.problem(format!("{name} (offset {at:#x}): {why}"));
             }
             out.special(name, h.rdev, attrs)?;
+            links.specials.add(name);
             Ok(no_data(out, "device, pipe or socket"))
         }
         t => {

@@ -22,6 +22,41 @@ pub(crate) fn clean(raw: &[u8]) -> (String, Option<&'static str>) {
     (name, why)
 }
 
+/// The devices, pipes and sockets an archive holds: recorded, never created, so the jail
+/// cannot see that a later member would be created under one, or over one.
+#[derive(Default)]
+pub(crate) struct Specials(std::collections::BTreeSet<String>);
+
+impl Specials {
+    /// Records a special file's cleaned name.
+    pub(crate) fn add(&mut self, name: &str) {
+        self.0.insert(name.to_string());
+    }
+
+    /// Why `name` (cleaned) cannot be extracted: a special file holds its path or a parent.
+    pub(crate) fn blocks(&self, name: &str) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        loop {
+            let end = name[at..].find('/').map_or(name.len(), |i| at + i);
+            let prefix = &name[..end];
+            if self.0.contains(prefix) {
+                return Some(if end == name.len() {
+                    format!("{name}: a second member of that name, after a device, pipe or socket; not extracted")
+                } else {
+                    format!("{name}: {prefix} is a device, pipe or socket in this archive, not a directory (the device could not create it); not extracted")
+                });
+            }
+            if end == name.len() {
+                return None;
+            }
+            at = end + 1;
+        }
+    }
+}
+
 /// Why a device number cannot be a Linux one (12 bits of major, 20 of minor: what the kernel
 /// and mknod accept), if it cannot.
 pub(crate) fn bad_device(d: &crate::tree::Device) -> Option<String> {
@@ -80,5 +115,12 @@ mod tests {
         add_range(&mut r, 10, 20);
         add_range(&mut r, 30, 40);
         assert_eq!(r, [(0, 20), (30, 40)]);
+        let mut sp = Specials::default();
+        assert!(sp.blocks("dev/null").is_none());
+        sp.add("dev/null");
+        assert!(sp.blocks("dev/null").is_some());
+        assert!(sp.blocks("dev/null/x").is_some());
+        assert!(sp.blocks("dev/nullx").is_none());
+        assert!(sp.blocks("dev").is_none());
     }
 }

@@ -11,7 +11,7 @@
 
 use std::io::Read;
 
-use crate::formats::names::{add_range, bad_device, clean, field, octal};
+use crate::formats::names::{add_range, bad_device, clean, field, octal, Specials};
 use crate::handler::{Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -178,6 +178,7 @@ fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Resul
     let mut local: Option<Pax> = None;
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
+    let mut specials = Specials::default();
     loop {
         out.check_time()?;
         let h = src
@@ -371,7 +372,9 @@ fn walk(src: &Source, out: &mut Output<'_>, used: &mut Vec<(u64, u64)>) -> Resul
                     out.problem(format!(
                         "an entry with an empty name at offset {pos:#x}; not extracted"
                     ));
-                } else if entry_out(src, out, &entry)? {
+                } else if let Some(why) = specials.blocks(&entry.name) {
+                    out.problem(format!("{why} (offset {pos:#x})"));
+                } else if entry_out(src, out, &entry, &mut specials)? {
                     add_range(used, data, data + present);
                 }
                 local = None;
@@ -411,7 +414,12 @@ fn header_name(h: &[u8]) -> Vec<u8> {
 }
 
 /// Writes one entry. Returns whether its data bytes were used (extracted).
-fn entry_out(src: &Source, out: &mut Output<'_>, e: &Entry) -> Result<bool> {
+fn entry_out(
+    src: &Source,
+    out: &mut Output<'_>,
+    e: &Entry,
+    specials: &mut Specials,
+) -> Result<bool> {
     let data = e.at + BLOCK;
     let body = || src.slice(data, e.size);
     let link = e.link.as_deref().unwrap_or("");
@@ -464,6 +472,7 @@ fn entry_out(src: &Source, out: &mut Output<'_>, e: &Entry) -> Result<bool> {
                 out.problem(format!("{} (offset {:#x}): {why}", e.name, e.at));
             }
             out.special(&e.name, dev(kind), e.attrs)?;
+            specials.add(&e.name);
             no_data(out, "device or pipe");
             return Ok(e.size == 0);
         }

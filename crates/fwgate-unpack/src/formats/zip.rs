@@ -529,9 +529,8 @@ fn entry(
     if le16(&h, 8) != Some(c.method) {
         differ.push(format!("method {}", le16(&h, 8).unwrap_or(0)));
     }
-    // The flags, but for the data-descriptor bit a streaming writer may set locally alone.
     let lflags = le16(&h, 6).unwrap_or(0);
-    if (lflags ^ c.flags) & !0x0008 != 0 {
+    if lflags != c.flags {
         differ.push(format!(
             "flags ({lflags:#06x}, the directory {:#06x})",
             c.flags
