@@ -348,7 +348,46 @@ make_tree() {
 }
 
 # Archives: tar (ustar, GNU, pax), cpio (newc, crc, odc, bin), zip (stored, deflate, zip64).
-build_formats_archives() { :; }
+build_formats_archives() {
+  local g="$work/archive-long" n
+  # GNU and pax: a file name of 110 characters (a ustar header cannot hold it: GNU writes an
+  # `L` record, pax a `path` record), a link target of 120 (`K` / `linkpath`), and an owner
+  # above the 7 octal digits of a ustar field (pax `uid`/`gid`; GNU base-256).
+  cp -a "$tree" "$g"
+  n=$(printf 'l%.0s' $(seq 1 110))
+  printf 'long name\n' > "$g/usr/lib/deep/er/$n"
+  ln -s "../../../../usr/lib/deep/er/$(printf 't%.0s' $(seq 1 100))" "$g/usr/lib/long-target"
+  printf 'big owner\n' > "$g/usr/lib/big-owner"
+  chown 3000000:3000001 "$g/usr/lib/big-owner"
+  find "$g" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  local topts=(--sort=name --numeric-owner --mtime="@$SOURCE_DATE_EPOCH")
+  # GNU only: a sparse file (two data segments in 1 MiB), stored as an `S` entry.
+  local gs="$work/archive-gnu"
+  cp -a "$g" "$gs"
+  printf 'head' > "$gs/usr/lib/sparse.img"
+  truncate -s 1M "$gs/usr/lib/sparse.img"
+  printf 'middle' | dd of="$gs/usr/lib/sparse.img" bs=1 seek=524288 conv=notrunc status=none
+  touch -d "@$SOURCE_DATE_EPOCH" "$gs/usr/lib/sparse.img" "$gs/usr/lib"
+  tar -C "$gs" --format=gnu -S "${topts[@]}" -cf "$fmt/gnu.tar" .
+  tar -C "$g" --format=pax "${topts[@]}" --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf "$fmt/pax.tar" .
+  # ustar: a path over 100 characters split into prefix and name.
+  local u="$work/archive-ustar"
+  cp -a "$tree" "$u"
+  mkdir -p "$u/usr/lib/$(printf 'd%.0s' $(seq 1 90))"
+  printf 'split path\n' > "$u/usr/lib/$(printf 'd%.0s' $(seq 1 90))/prefix-split.txt"
+  find "$u" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  tar -C "$u" --format=ustar "${topts[@]}" -cf "$fmt/ustar.tar" .
+  local f
+  for f in newc crc odc bin; do
+    (cd "$tree" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort | cpio -o -H "$f" --quiet) > "$fmt/$f.cpio"
+  done
+  # zip stores no devices or pipes (and reading a device node would read the device).
+  rm -f "$fmt/deflate.zip" "$fmt/stored.zip" "$fmt/zip64.zip"
+  (cd "$tree" && zip -q -y -r "$fmt/deflate.zip" . -x 'dev/*')
+  (cd "$tree" && zip -q -y -r -0 "$fmt/stored.zip" . -x 'dev/*')
+  (cd "$tree" && zip -q -y -r -fz "$fmt/zip64.zip" . -x 'dev/*')
+  ls -l "$fmt"/*.tar "$fmt"/*.cpio "$fmt"/*.zip
+}
 
 # Flash file systems: JFFS2 (both endians, zlib/lzma/rtime, erase-block padding), UBI/UBIFS.
 build_formats_flash() {

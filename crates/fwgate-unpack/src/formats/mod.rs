@@ -7,6 +7,7 @@
 
 mod androidsparse;
 mod bzip2;
+mod cpio;
 mod cramfs;
 mod elf;
 mod erofs;
@@ -18,14 +19,17 @@ mod jffs2;
 mod lz4;
 mod lzma;
 mod lzo;
+mod names;
 mod squashfs;
 mod srec;
+mod tar;
 mod trx;
 mod ubi;
 mod ubifs;
 mod uimage;
 mod unsupported;
 mod xz;
+mod zip;
 mod zlib;
 mod zstd;
 
@@ -58,6 +62,9 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &zlib::Zlib,
     &ihex::IHex,
     &srec::SRec,
+    &tar::Tar,
+    &cpio::Cpio,
+    &zip::Zip,
 ];
 
 /// Looks up a handler by id.

@@ -75,23 +75,6 @@ pub static RECOGNISERS: &[Recogniser] = &[
         squashfs_other
     ),
     recogniser!("romfs", "romfs file system", [b"-rom1fs-"], 0, 512, romfs),
-    recogniser!("tar", "tar archive", [b"ustar"], 257, 512, tar),
-    recogniser!(
-        "cpio",
-        "cpio archive (newc, crc, odc, old binary)",
-        [
-            b"070701",
-            b"070702",
-            b"070707",
-            &[0xc7, 0x71],
-            &[0x71, 0xc7]
-        ],
-        0,
-        4096 + 110,
-        cpio,
-        cpio_chain
-    ),
-    recogniser!("zip", "zip archive", [b"PK\x03\x04"], 0, 30 + 1024, zip),
     recogniser!(
         "7z",
         "7-Zip archive",
@@ -146,139 +129,6 @@ fn romfs(h: &[u8]) -> Option<(u64, String)> {
     (size >= 32 && sum == 0).then(|| (u64::from(size), "romfs file system".into()))
 }
 
-/// Parses an octal field (spaces and NULs around it allowed).
-fn octal(b: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(b).ok()?;
-    let s = s.trim_matches(|c: char| c == ' ' || c == '\0');
-    if s.is_empty() {
-        return None;
-    }
-    u64::from_str_radix(s, 8).ok()
-}
-
-fn tar(h: &[u8]) -> Option<(u64, String)> {
-    let h = h.get(..512)?;
-    let stored = octal(&h[148..156])?;
-    let sum: u64 = h
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(b)
-            }
-        })
-        .sum();
-    (sum == stored).then(|| (0, "tar archive".into()))
-}
-
-/// One cpio entry header: what kind it is, where the next entry starts, and whether it is
-/// the `TRAILER!!!` that ends the archive.
-fn cpio_entry(h: &[u8]) -> Option<(&'static str, u64, bool)> {
-    let name_ok = |name: &[u8]| !name.is_empty() && name.iter().all(|&c| (0x20..0x7f).contains(&c));
-    let pad = |n: u64, to: u64| n.div_ceil(to) * to;
-    let (kind, header, namesize, filesize, align) = match h.get(..6)? {
-        b"070701" | b"070702" => {
-            let fields = h.get(6..110)?;
-            if !fields.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            let hex = |r: std::ops::Range<usize>| {
-                u64::from_str_radix(std::str::from_utf8(&fields[r]).ok()?, 16).ok()
-            };
-            (
-                "cpio archive (newc)",
-                110u64,
-                hex(88..96)?,
-                hex(48..56)?,
-                4u64,
-            )
-        }
-        b"070707" => {
-            let fields = h.get(6..76)?;
-            if !fields.iter().all(|c| (b'0'..=b'7').contains(c)) {
-                return None;
-            }
-            (
-                "cpio archive (odc)",
-                76,
-                octal(&fields[53..59])?,
-                octal(&fields[59..70])?,
-                1,
-            )
-        }
-        _ => {
-            let le = *h.first()? == 0xc7;
-            let rd = |at: usize| -> Option<u64> {
-                let b = h.get(at..at + 2)?;
-                Some(u64::from(if le {
-                    u16::from_le_bytes([b[0], b[1]])
-                } else {
-                    u16::from_be_bytes([b[0], b[1]])
-                }))
-            };
-            let kind = rd(6)? >> 12;
-            let nlink = rd(12)?;
-            if !matches!(kind, 0o01 | 0o02 | 0o04 | 0o06 | 0o10 | 0o12 | 0o14)
-                || !(1..1000).contains(&nlink)
-            {
-                return None;
-            }
-            // The file size is two 16-bit words, the high one first.
-            (
-                "cpio archive (old binary)",
-                26,
-                rd(20)?,
-                (rd(22)? << 16) | rd(24)?,
-                2,
-            )
-        }
-    };
-    let n = usize::try_from(namesize).ok()?;
-    let name = h.get(header as usize..header as usize + n)?;
-    if n < 2 || name[n - 1] != 0 || !name_ok(&name[..n - 1]) {
-        return None;
-    }
-    let trailer = &name[..n - 1] == b"TRAILER!!!";
-    let next = pad(pad(header + namesize, align) + filesize, align);
-    Some((kind, next, trailer))
-}
-
-/// A cpio archive: a valid entry header, followed either by the trailer or by another valid
-/// entry header where the first one says (a lone header-shaped run of bytes inside a binary,
-/// as libcrypto has, is not an archive).
-fn cpio(h: &[u8]) -> Option<(u64, String)> {
-    let (kind, next, _) = cpio_entry(h)?;
-    Some((next, kind.to_string()))
-}
-
-fn cpio_chain(src: &Source, first: &Found) -> bool {
-    let head = match src.bytes(0, 4096 + 110) {
-        Ok(h) => h,
-        Err(_) => return false,
-    };
-    if cpio_entry(&head).is_some_and(|(_, _, trailer)| trailer) {
-        return true;
-    }
-    src.bytes(first.0, 4096 + 110)
-        .ok()
-        .and_then(|h| cpio_entry(&h))
-        .is_some()
-}
-
-fn zip(h: &[u8]) -> Option<(u64, String)> {
-    let version = le16(h, 4)?;
-    let method = le16(h, 8)?;
-    let name_len = usize::from(le16(h, 26)?);
-    let name = h.get(30..30 + name_len)?;
-    let ok = version <= 63
-        && matches!(method, 0 | 8 | 9 | 12 | 14 | 93 | 95 | 98 | 99)
-        && (1..=1024).contains(&name_len)
-        && name.iter().all(|&c| c >= 0x20 && c != 0x7f);
-    ok.then(|| (0, "zip archive".into()))
-}
-
 fn seven_zip(h: &[u8]) -> Option<(u64, String)> {
     // The start header (next-header offset, size and CRC) carries its own CRC32.
     (crc32fast::hash(h.get(12..32)?) == le32(h, 8)?).then(|| (0, "7-Zip archive".into()))
@@ -327,17 +177,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn a_real_tar_header_validates() {
-        let mut b = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_ustar();
-        h.set_path("etc/shadow").unwrap();
-        h.set_size(0);
-        h.set_cksum();
-        b.append(&h, &[][..]).unwrap();
-        let data = b.into_inner().unwrap();
-        assert!(tar(&data).is_some());
     }
 }
