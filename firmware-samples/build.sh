@@ -594,8 +594,45 @@ PY
   objcopy -I binary -O srec "$root" "$fmt/rcs.srec"
 }
 
-# SquashFS: every compressor, both endians.
-build_formats_squashfs() { :; }
+# SquashFS: every compressor mksquashfs has (big-endian SquashFS 4 has no tool in Debian).
+build_formats_squashfs() {
+  local c
+  for c in gzip lzma lzo lz4 xz zstd; do
+    mksquashfs "$tree" "$fmt/squashfs-$c.sqfs" -comp "$c" -noappend -no-progress -quiet >/dev/null
+  done
+}
+
+# What vendors ship, as the issue that asked for these formats found them unopened: a
+# kernel with an initramfs (a gzip newc cpio) next to a SquashFS root in one flash image; an
+# update package (a tar.gz holding an ext2 image of the root and a manifest); the same
+# package zipped.
+build_formats_vendor() {
+  local v=$work/vendor
+  mkdir -p "$v/initramfs/dev" "$v/pkg"
+  printf '#!/bin/sh\nmount -t squashfs /dev/mtdblock1 /rom && exec switch_root /rom /sbin/init\n' > "$v/initramfs/init"
+  chmod 0755 "$v/initramfs/init"
+  (cd "$v/initramfs" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet | gzip -9n) > "$v/initramfs.cpio.gz"
+  make_kernel_raw "$v/kernel"
+  gzip -9n < "$v/kernel" > "$v/kernel.gz"
+  mkimage -A arm -O linux -T kernel -C gzip -a 0x80008000 -e 0x80008000 -n "Linux" -d "$v/kernel.gz" "$v/uImage" >/dev/null
+  mkimage -A arm -O linux -T ramdisk -C gzip -n "initramfs" -d "$v/initramfs.cpio.gz" "$v/uRamdisk" >/dev/null
+  mksquashfs "$tree" "$v/root.sqfs" -comp xz -noappend -no-progress -quiet >/dev/null
+  python3 - "$v/uImage" "$v/uRamdisk" "$v/root.sqfs" "$fmt/initramfs-squashfs.bin" <<'PY'
+import sys
+parts = [open(p, 'rb').read() for p in sys.argv[1:4]]
+out = b''
+for p in parts:
+    out += p
+    out += b'\xff' * (-len(out) % 0x10000)
+open(sys.argv[4], 'wb').write(out)
+PY
+  genext2fs -q -N 64 -b 512 -d "$tree" "$v/pkg/rootfs.ext2"
+  printf 'product=acme-router\nversion=2.4.1\nimage=rootfs.ext2\n' > "$v/pkg/manifest.txt"
+  touch -d "@$SOURCE_DATE_EPOCH" "$v/pkg"/*
+  tar -C "$v/pkg" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" -cf - . | gzip -9n > "$fmt/update.tar.gz"
+  rm -f "$fmt/update.zip"
+  (cd "$v/pkg" && zip -qX "$fmt/update.zip" manifest.txt rootfs.ext2)
+}
 
 # A raw flash dump: a SquashFS of the tree, erased flash (0xff) to the next 64 KiB, a program
 # (Debian's armhf /bin/true, from coreutils) where a vendor would put a standalone binary,
@@ -624,12 +661,10 @@ if want formats; then
   mkdir -p "$fmt"
   tree="$work/format-tree"
   make_tree "$tree"
-  build_formats_archives
-  build_formats_flash
-  build_formats_fs
-  build_formats_wrappers
-  build_formats_squashfs
-  build_formats_dump
+  # FORMATS="squashfs vendor" rebuilds only those groups.
+  for group in ${FORMATS:-archives flash fs wrappers squashfs dump vendor}; do
+    "build_formats_$group"
+  done
 fi
 
 (cd "$here" && sha256sum router.bin clean.bin legacy.bin hardened.bin > SHA256SUMS
