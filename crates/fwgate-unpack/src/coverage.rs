@@ -112,8 +112,8 @@ pub fn classify_leaf(src: &Source, decompressed: bool) -> Option<Leaf> {
             return leaf("Linux kernel (arm64 Image)", size);
         }
     }
-    // Text, but not hex records (Intel HEX, Motorola S-record): those encode a binary that
-    // nothing here decodes yet.
+    // Text, but not hex records (Intel HEX, Motorola S-record): those encode a binary, which
+    // the ihex and srec handlers decode; records they could not decode are not plain text.
     if is_text(&head) && !is_hex_records(&head) {
         return leaf("text", len);
     }

@@ -49,7 +49,6 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &xz::Xz,
     &lzma::Lzma,
     &zstd::Zstd,
-    &elf::Elf,
     &jffs2::Jffs2,
     &ubi::Ubi,
     &ubifs::Ubifs,
@@ -65,6 +64,7 @@ pub static HANDLERS: &[&dyn Handler] = &[
     &tar::Tar,
     &cpio::Cpio,
     &zip::Zip,
+    &elf::Elf,
 ];
 
 /// Looks up a handler by id.
