@@ -767,12 +767,15 @@ fn gap_stats(src: &Source, from: u64, to: u64) -> std::io::Result<GapStats> {
 /// Every handler's and recogniser's magic, searched for in one pass.
 struct Magics {
     automaton: aho_corasick::AhoCorasick,
-    /// The distinct magics, in the automaton's pattern order.
-    distinct: Vec<&'static [u8]>,
-    /// For each distinct magic: (where it sits in its structure, candidate order, whether
-    /// only at the start of a line) of every handler or recogniser that uses it. Handlers
-    /// come first in the order.
-    targets: Vec<Vec<(usize, usize, bool)>>,
+    /// The distinct patterns, in the automaton's order. A record format's magic (Intel HEX,
+    /// S-record), which counts only at the start of a line, is searched for as `\n` + magic,
+    /// so that its one- or two-byte magic does not stop the search at every `:` of a text.
+    distinct: Vec<Vec<u8>>,
+    /// For each distinct pattern: (where the structure starts relative to the match, candidate
+    /// order) of every handler or recogniser that uses it. Handlers come first in the order.
+    targets: Vec<Vec<(i64, usize)>>,
+    /// Record formats' magics, which also count at the very start of a file.
+    at_start: Vec<(&'static [u8], usize)>,
     longest: usize,
 }
 
@@ -780,9 +783,10 @@ impl Magics {
     fn get() -> &'static Magics {
         static MAGICS: std::sync::OnceLock<Magics> = std::sync::OnceLock::new();
         MAGICS.get_or_init(|| {
-            let mut distinct: Vec<&'static [u8]> = Vec::new();
-            let mut targets: Vec<Vec<(usize, usize, bool)>> = Vec::new();
-            let mut add = |m: &'static [u8], offset: usize, order: usize, line: bool| {
+            let mut distinct: Vec<Vec<u8>> = Vec::new();
+            let mut targets: Vec<Vec<(i64, usize)>> = Vec::new();
+            let mut at_start = Vec::new();
+            let mut add = |m: Vec<u8>, delta: i64, order: usize| {
                 let i = match distinct.iter().position(|d| *d == m) {
                     Some(i) => i,
                     None => {
@@ -791,16 +795,21 @@ impl Magics {
                         distinct.len() - 1
                     }
                 };
-                targets[i].push((offset, order, line));
+                targets[i].push((delta, order));
             };
             for (order, h) in HANDLERS.iter().enumerate() {
                 for m in h.magics() {
-                    add(m, h.magic_offset(), order, h.line_start());
+                    if h.line_start() {
+                        at_start.push((*m, order));
+                        add([b"\n", *m].concat(), 1, order);
+                    } else {
+                        add(m.to_vec(), -(h.magic_offset() as i64), order);
+                    }
                 }
             }
             for (i, r) in RECOGNISERS.iter().enumerate() {
                 for m in r.magics {
-                    add(m, r.magic_offset, HANDLERS.len() + i, false);
+                    add(m.to_vec(), -(r.magic_offset as i64), HANDLERS.len() + i);
                 }
             }
             let longest = distinct.iter().map(|m| m.len()).max().unwrap_or(1);
@@ -813,6 +822,7 @@ impl Magics {
                 automaton,
                 distinct,
                 targets,
+                at_start,
                 longest,
             }
         })
@@ -843,8 +853,6 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
     let size = usize::try_from(src.len()).unwrap_or(usize::MAX);
     let mut buf = vec![0u8; size.min(SCAN_CHUNK) + overlap];
     let mut at = 0u64;
-    // The byte before the current chunk.
-    let mut before: Option<u8> = None;
     while at < src.len() {
         jail.budget.check_time()?;
         let n = src
@@ -854,6 +862,13 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
             break;
         }
         let chunk = &buf[..n];
+        if at == 0 {
+            for &(m, order) in &magics.at_start {
+                if chunk.starts_with(m) {
+                    out.push((0, order));
+                }
+            }
+        }
         // A match must start inside this chunk's own part (not the overlap), so none is seen
         // twice.
         let own = if at + (n as u64) < src.len() {
@@ -874,17 +889,8 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
                 break;
             }
             from = pos + 1;
-            // Record formats (hex text) start only at the start of a line.
-            let line_start = match pos.checked_sub(1) {
-                Some(p) => chunk[p] == b'\n',
-                None => at == 0 || before == Some(b'\n'),
-            };
             for (i, magic) in magics.distinct.iter().enumerate() {
                 if !chunk[pos..].starts_with(magic) {
-                    continue;
-                }
-                let wanted = |t: &&(usize, usize, bool)| line_start || !t.2;
-                if !magics.targets[i].iter().any(|t| wanted(&t)) {
                     continue;
                 }
                 if hits[i] >= MAX_HITS_PER_MAGIC || out.len() >= MAX_CANDIDATES {
@@ -892,8 +898,8 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
                     continue;
                 }
                 hits[i] += 1;
-                for &(offset, order, _) in magics.targets[i].iter().filter(wanted) {
-                    if let Some(start) = (at + pos as u64).checked_sub(offset as u64) {
+                for &(delta, order) in &magics.targets[i] {
+                    if let Some(start) = (at + pos as u64).checked_add_signed(delta) {
                         out.push((start, order));
                     }
                 }
@@ -902,7 +908,6 @@ fn candidates(src: &Source, jail: &Jail) -> Result<Found> {
         if own == 0 {
             break;
         }
-        before = chunk.get(own - 1).copied();
         at += own as u64;
     }
     out.sort_unstable();
