@@ -261,7 +261,10 @@ fn hostile_jffs2_is_reported_and_the_rest_kept() {
     assert!(has(&p, "claims version 1"), "{p:#?}");
     assert!(has(&p, "directory entry node CRC mismatch"), "{p:#?}");
     assert!(has(&p, "runs past the image"), "{p:#?}");
-    assert!(has(&p, "unusable name"), "{p:#?}");
+    assert!(
+        has(&p, "a name that is '.' or '..'") || has(&p, "a name containing '/'"),
+        "{p:#?}"
+    );
     assert_eq!(content(&tree, "jffs2@0x0/f").as_deref(), Some(&b"AAAA"[..]));
     assert_eq!(
         content(&tree, "jffs2@0x0/good").as_deref(),

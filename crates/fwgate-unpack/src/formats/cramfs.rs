@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::io::Read;
 
 use crate::coverage::Ranges;
+use crate::formats::bad_name;
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -247,17 +248,6 @@ impl Fs {
             .map_err(|e| format!("{what}: {e}"))?;
         self.used.add(at, at + n);
         Ok(b)
-    }
-}
-
-/// Why a name cannot be one path component, if it cannot.
-fn bad_name(name: &[u8]) -> Option<&'static str> {
-    match name {
-        [] => Some("an empty name"),
-        b"." | b".." => Some("a name that is '.' or '..'"),
-        n if n.contains(&b'/') => Some("a name containing '/'"),
-        n if n.contains(&0) => Some("a name containing NUL"),
-        _ => None,
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use crate::coverage::Ranges;
-use crate::formats::{le16, le32, le64};
+use crate::formats::{bad_name, le16, le32, le64};
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -305,15 +305,6 @@ fn reader(fs: &mut Fs, ino: Inode) -> R<FileReader<'_>> {
         1 | 3 => Err("is compressed, which this reader does not decode yet; not extracted".into()),
         4 => Err("is chunk-based, which this reader does not handle; not extracted".into()),
         l => Err(format!("has unknown data layout {l}; not extracted")),
-    }
-}
-
-fn bad_name(name: &[u8]) -> Option<&'static str> {
-    match name {
-        [] => Some("an empty name"),
-        n if n.contains(&b'/') => Some("a name containing '/'"),
-        n if n.contains(&0) => Some("a name containing NUL"),
-        _ => None,
     }
 }
 

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
+use crate::formats::bad_name;
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -490,14 +491,9 @@ impl Scan<'_> {
                 out.check_time()?;
                 let shown = String::from_utf8_lossy(name);
                 let child = format!("{path}/{shown}");
-                if name.is_empty()
-                    || name.contains(&b'/')
-                    || name.contains(&0)
-                    || name == b"."
-                    || name == b".."
-                {
+                if let Some(why) = bad_name(name) {
                     out.problem(format!(
-                        "{path}/: directory entry with an unusable name {shown:?}; not extracted"
+                        "{path}/: directory entry with {why} ({shown:?}); not extracted"
                     ));
                     continue;
                 }

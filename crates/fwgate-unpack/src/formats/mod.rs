@@ -163,6 +163,19 @@ pub(crate) fn past(deadline: std::time::Instant) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Why a directory entry's name cannot be one path component, if it cannot: empty, `.` or
+/// `..`, or holding a `/` or a NUL. File system readers report such an entry and skip it;
+/// they never let it reset or climb the path.
+pub(crate) fn bad_name(name: &[u8]) -> Option<&'static str> {
+    match name {
+        [] => Some("an empty name"),
+        b"." | b".." => Some("a name that is '.' or '..'"),
+        n if n.contains(&b'/') => Some("a name containing '/'"),
+        n if n.contains(&0) => Some("a name containing NUL"),
+        _ => None,
+    }
+}
+
 /// Reads a big-endian u32 at `at`, if the bytes are there.
 pub(crate) fn be32(data: &[u8], at: usize) -> Option<u32> {
     let b = data.get(at..at.checked_add(4)?)?;

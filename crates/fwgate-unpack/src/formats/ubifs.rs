@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
-use crate::formats::{le16, le32, le64};
+use crate::formats::{bad_name, le16, le32, le64};
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -664,14 +664,9 @@ impl Fs {
                 out.check_time()?;
                 let shown = String::from_utf8_lossy(name);
                 let child = format!("{path}/{shown}");
-                if name.is_empty()
-                    || name.contains(&b'/')
-                    || name.contains(&0)
-                    || name == b"."
-                    || name == b".."
-                {
+                if let Some(why) = bad_name(name) {
                     out.problem(format!(
-                        "{path}/: directory entry with an unusable name {shown:?}; not extracted"
+                        "{path}/: directory entry with {why} ({shown:?}); not extracted"
                     ));
                     continue;
                 }

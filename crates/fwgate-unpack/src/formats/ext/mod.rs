@@ -22,7 +22,7 @@ use std::io::Read;
 
 use disk::{Fs, Inode, Map, Superblock, R};
 
-use crate::formats::{le16, le32};
+use crate::formats::{bad_name, le16, le32};
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -321,16 +321,6 @@ fn link_target(fs: &mut Fs, ino: &Inode, max_blocks: u64) -> R<String> {
         return Err("target holds a NUL byte".into());
     }
     String::from_utf8(bytes).map_err(|_| "target is not UTF-8".to_string())
-}
-
-/// Why a directory entry's name cannot be used as one path component, if it cannot.
-fn bad_name(name: &[u8]) -> Option<&'static str> {
-    match name {
-        [] => Some("an empty name"),
-        n if n.contains(&b'/') => Some("a name containing '/'"),
-        n if n.contains(&0) => Some("a name containing NUL"),
-        _ => None,
-    }
 }
 
 /// Lists a directory linearly, block by block, the way `readdir` does (htree index blocks

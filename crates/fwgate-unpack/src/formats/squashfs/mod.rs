@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use data::{Batch, Job};
 use disk::{Fs, MetaReader, Superblock, R};
 
-use crate::formats::{le16, le32, le64};
+use crate::formats::{bad_name, le16, le32, le64};
 use crate::handler::{human_size, Attrs, Handler, Output, Probe};
 use crate::source::Source;
 use crate::tree::{Device, DeviceKind};
@@ -236,17 +236,6 @@ fn read_words(m: &mut MetaReader, fs: &mut Fs, n: usize) -> R<Vec<u32>> {
     Ok(b.chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect())
-}
-
-/// Why a directory entry's name cannot be used as one path component, if it cannot.
-fn bad_name(name: &[u8]) -> Option<&'static str> {
-    match name {
-        [] => Some("an empty name"),
-        b"." | b".." => Some("a name that is '.' or '..'"),
-        n if n.contains(&b'/') => Some("a name containing '/'"),
-        n if n.contains(&0) => Some("a name containing NUL"),
-        _ => None,
-    }
 }
 
 /// Walks the tree from the root inode, depth-first with an explicit stack, writing every
