@@ -459,24 +459,7 @@ fn hex_records_match_objcopy() {
 
 // --- hostile inputs, crafted here ------------------------------------------------------------
 
-/// Unpacks crafted bytes; checks nothing was written outside the output directory and no
-/// parser panicked; returns the tree.
-fn hostile(bytes: &[u8], limits: Limits) -> (tempfile::TempDir, Tree) {
-    let tmp = tempfile::tempdir().unwrap();
-    let img = tmp.path().join("img");
-    fs::write(&img, bytes).unwrap();
-    let tree = unpack(&img, &tmp.path().join("out"), limits).unwrap();
-    let mut top: Vec<_> = fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    top.sort();
-    assert_eq!(top, ["img", "out"], "wrote outside the output directory");
-    for p in &tree.problems {
-        assert!(!p.message.contains("panic"), "{p:?}");
-    }
-    (tmp, tree)
-}
+use common::fidelity::unpack_crafted as hostile;
 
 fn has_problem(tree: &Tree, format: &str, needle: &str) -> bool {
     tree.problems

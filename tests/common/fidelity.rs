@@ -178,3 +178,31 @@ pub fn reference(tool: &str, args: &[&str], cwd: &Path) -> Option<()> {
     );
     Some(())
 }
+
+/// Unpacks crafted bytes under `limits` into a fresh temporary directory and checks what
+/// every hostile-input test needs: nothing was written outside the output directory, every
+/// node lies inside it, and no parser panicked.
+pub fn unpack_crafted(bytes: &[u8], limits: fwgate_unpack::Limits) -> (tempfile::TempDir, Tree) {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("crafted.img");
+    fs::write(&img, bytes).unwrap();
+    let out = tmp.path().join("out");
+    let tree = fwgate_unpack::unpack(&img, &out, limits).unwrap();
+    let mut top: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        ["crafted.img", "out"],
+        "wrote outside the output directory"
+    );
+    for n in &tree.nodes {
+        assert!(tree.path_of(n).starts_with(&out), "{}", n.path);
+    }
+    for p in &tree.problems {
+        assert!(!p.message.contains("panic"), "{p:?}");
+    }
+    (tmp, tree)
+}
