@@ -420,15 +420,7 @@ impl Run<'_> {
             }
             None => {
                 self.jail.set_scope(scope);
-                let mut out = Output {
-                    jail: &mut self.jail,
-                    base: dir,
-                    origin,
-                    nodes: Vec::new(),
-                    problems: Vec::new(),
-                    format: handler.id(),
-                    used: None,
-                };
+                let mut out = Output::new(&mut self.jail, dir, origin, handler.id());
                 let result = catch_unwind(AssertUnwindSafe(|| {
                     handler.extract(window, probe, &mut out)
                 }))

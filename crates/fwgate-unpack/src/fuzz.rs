@@ -32,15 +32,7 @@ pub fn handler(id: &str, data: &[u8], scratch: &std::path::Path) -> bool {
     let Ok(mut jail) = Jail::create(&scratch.join("out"), limits()) else {
         return true;
     };
-    let mut out = Output {
-        jail: &mut jail,
-        base: format!("{id}@0x0"),
-        origin: Origin::default(),
-        nodes: Vec::new(),
-        problems: Vec::new(),
-        format: h.id(),
-        used: None,
-    };
+    let mut out = Output::new(&mut jail, format!("{id}@0x0"), Origin::default(), h.id());
     let _ = h.extract(&src, &probe, &mut out);
     true
 }

@@ -124,6 +124,31 @@ pub struct Output<'a> {
     pub(crate) format: &'static str,
     /// Byte ranges (relative to the container) its structures used; `None`: all it consumed.
     pub(crate) used: Option<Vec<(u64, u64)>>,
+    /// Regular files written so far, by inner path: the node a hard link names (the latest
+    /// of that name), found in constant time however many links an archive holds.
+    files: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> Output<'a> {
+    /// An output writing under `base` in `jail`, for a container of `format` found at
+    /// `origin`.
+    pub(crate) fn new(
+        jail: &'a mut Jail,
+        base: String,
+        origin: Origin,
+        format: &'static str,
+    ) -> Output<'a> {
+        Output {
+            jail,
+            base,
+            origin,
+            nodes: Vec::new(),
+            problems: Vec::new(),
+            format,
+            used: None,
+            files: std::collections::HashMap::new(),
+        }
+    }
 }
 
 impl Output<'_> {
@@ -219,10 +244,9 @@ impl Output<'_> {
     pub fn hardlink(&mut self, name: &str, target: &str) -> Result<()> {
         let want = inner_path(target);
         let Some(first) = self
-            .nodes
-            .iter()
-            .rev()
-            .find(|n| n.kind == NodeKind::File && n.origin.inner_path == want)
+            .files
+            .get(&want)
+            .and_then(|&i| self.nodes.get(i))
             .cloned()
         else {
             self.problem(format!(
@@ -237,6 +261,8 @@ impl Output<'_> {
             node.origin.inner_path = inner_path(name);
             node.hardlink = Some(first.hardlink.clone().unwrap_or(first.path));
             node.path = rel;
+            out.files
+                .insert(node.origin.inner_path.clone(), out.nodes.len());
             out.nodes.push(node);
             Ok(())
         })
@@ -257,6 +283,8 @@ impl Output<'_> {
             node.size = w.size;
             node.sha256 = Some(w.sha256);
             node.partial = w.stopped.is_some();
+            out.files
+                .insert(node.origin.inner_path.clone(), out.nodes.len());
             out.nodes.push(node);
             match w.stopped {
                 None => Ok(()),
@@ -330,5 +358,35 @@ pub fn human_size(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hard_links_name_the_first_file_through_a_chain_and_refuse_a_missing_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut jail = Jail::create(&tmp.path().join("out"), crate::Limits::default()).unwrap();
+        let mut out = Output::new(&mut jail, "t@0x0".into(), Origin::default(), "t");
+        out.file("/etc/passwd", &mut &b"root:x:0:0::/:/bin/sh\n"[..], 0o644)
+            .unwrap();
+        out.hardlink("/etc/passwd.1", "/etc/passwd").unwrap();
+        out.hardlink("/etc/passwd.2", "/etc/passwd.1").unwrap();
+        out.hardlink("/etc/shadow", "/etc/nowhere").unwrap();
+        let link = |name: &str| {
+            out.nodes
+                .iter()
+                .find(|n| n.origin.inner_path == name)
+                .map(|n| n.hardlink.clone())
+        };
+        assert_eq!(link("/etc/passwd"), Some(None));
+        assert_eq!(link("/etc/passwd.1"), Some(Some("t@0x0/etc/passwd".into())));
+        assert_eq!(link("/etc/passwd.2"), Some(Some("t@0x0/etc/passwd".into())));
+        assert_eq!(link("/etc/shadow"), None);
+        assert!(out.problems[0].message.contains("/etc/nowhere"));
+        let body = std::fs::read(tmp.path().join("out/t@0x0/etc/passwd.2")).unwrap();
+        assert_eq!(body, b"root:x:0:0::/:/bin/sh\n");
     }
 }

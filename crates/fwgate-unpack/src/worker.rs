@@ -354,15 +354,7 @@ fn run(req: Request) -> Option<Response> {
         info: req.probe_info,
         undecided: req.probe_undecided,
     };
-    let mut out = Output {
-        jail: &mut jail,
-        base: req.base,
-        origin: req.origin,
-        nodes: Vec::new(),
-        problems: Vec::new(),
-        format: handler.id(),
-        used: None,
-    };
+    let mut out = Output::new(&mut jail, req.base, req.origin, handler.id());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         handler.extract(&src, &probe, &mut out)
     }));
