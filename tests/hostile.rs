@@ -81,6 +81,33 @@ fn undecided(handler: &str, data: &[u8]) -> bool {
         .is_some_and(|p| p.undecided.is_some())
 }
 
+/// Runs each recipe (`tool`, a `sh -c` line writing `$OUT` from `$ROOT`, a needle) with its
+/// real tool around the planted root, puts the part after a kernel, and calls `check` with the
+/// recipe, its needle and the gate's exit code and output. A recipe whose tool is missing is
+/// skipped (or fails in CI, see `peer`).
+fn gate_each(recipes: &[(&str, &str, &str)], check: impl Fn(&str, &str, Option<i32>, &str)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = rootfs(tmp.path());
+    for (i, (tool, recipe, needle)) in recipes.iter().enumerate() {
+        if peer(tool).is_none() {
+            continue;
+        }
+        let dir = tmp.path().join(format!("case{i}"));
+        fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("part.bin");
+        let o = run(Command::new("sh")
+            .arg("-c")
+            .arg(recipe)
+            .env("ROOT", &root)
+            .env("OUT", &out));
+        assert!(o.status.success(), "{recipe}");
+        let mut image = kernel_prefix();
+        image.extend(fs::read(&out).unwrap());
+        let (code, text) = gate(&dir, &image, &[]);
+        check(recipe, needle, code, &text);
+    }
+}
+
 fn assert_fails(code: Option<i32>, text: &str, needles: &[&str]) {
     assert_eq!(code, Some(1), "the gate did not fail:\n{text}");
     assert!(!text.contains("gate      PASS"), "{text}");
@@ -140,26 +167,9 @@ fn flash_roots_after_a_kernel_are_extracted_and_checked() {
             "/rootfs.extracted/ubifs@0x0/etc/shadow",
         ),
     ];
-    let tmp = tempfile::tempdir().unwrap();
-    let root = rootfs(tmp.path());
-    for (i, (tool, recipe, needle)) in recipes.iter().enumerate() {
-        if peer(tool).is_none() {
-            continue;
-        }
-        let dir = tmp.path().join(format!("case{i}"));
-        fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("part.bin");
-        let o = run(Command::new("sh")
-            .arg("-c")
-            .arg(recipe)
-            .env("ROOT", &root)
-            .env("OUT", &out));
-        assert!(o.status.success(), "{recipe}");
-        let mut image = kernel_prefix();
-        image.extend(fs::read(&out).unwrap());
-        let (code, text) = gate(&dir, &image, &[]);
-        assert_fails(code, &text, &[needle, "empty-password"]);
-    }
+    gate_each(recipes, |_, needle, code, text| {
+        assert_fails(code, text, &[needle, "empty-password"]);
+    });
 }
 
 #[test]
@@ -509,26 +519,9 @@ fn every_recognised_format_made_by_its_tool_is_named_and_fails() {
         // tests above, flash_roots_after_a_kernel_are_extracted_and_checked and
         // tests/formats_*.rs).
     ];
-    let tmp = tempfile::tempdir().unwrap();
-    let root = rootfs(tmp.path());
-    for (i, (tool, recipe, needle)) in recipes.iter().enumerate() {
-        if peer(tool).is_none() {
-            continue;
-        }
-        let dir = tmp.path().join(format!("case{i}"));
-        fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("part.bin");
-        let o = run(Command::new("sh")
-            .arg("-c")
-            .arg(recipe)
-            .env("ROOT", &root)
-            .env("OUT", &out));
-        assert!(o.status.success(), "{recipe}");
-        let mut image = kernel_prefix();
-        image.extend(fs::read(&out).unwrap());
-        let (code, text) = gate(&dir, &image, &[]);
-        assert_fails(code, &text, &[needle, "cannot extract"]);
-    }
+    gate_each(recipes, |_, needle, code, text| {
+        assert_fails(code, text, &[needle, "cannot extract"]);
+    });
 }
 
 /// Each archive format fwgate extracts, made by its real tool around the planted root after
@@ -570,27 +563,10 @@ fn every_archive_made_by_its_tool_is_extracted_and_checked() {
             "tar@0x",
         ),
     ];
-    let tmp = tempfile::tempdir().unwrap();
-    let root = rootfs(tmp.path());
-    for (i, (tool, recipe, needle)) in recipes.iter().enumerate() {
-        if peer(tool).is_none() {
-            continue;
-        }
-        let dir = tmp.path().join(format!("case{i}"));
-        fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("part.bin");
-        let o = run(Command::new("sh")
-            .arg("-c")
-            .arg(recipe)
-            .env("ROOT", &root)
-            .env("OUT", &out));
-        assert!(o.status.success(), "{recipe}");
-        let mut image = kernel_prefix();
-        image.extend(fs::read(&out).unwrap());
-        let (code, text) = gate(&dir, &image, &[]);
-        assert_fails(code, &text, &[needle, "FWG-CRED-001", "FWG-SVC-002"]);
+    gate_each(recipes, |recipe, needle, code, text| {
+        assert_fails(code, text, &[needle, "FWG-CRED-001", "FWG-SVC-002"]);
         assert!(!text.contains("cannot extract"), "{recipe}: {text}");
-    }
+    });
 }
 
 fn varint(mut n: u64, out: &mut Vec<u8>) {
