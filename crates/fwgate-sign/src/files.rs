@@ -50,3 +50,22 @@ pub fn read_secret(path: &Path) -> Result<Zeroizing<String>> {
     })?;
     Ok(Zeroizing::new(text))
 }
+
+/// Writes `bytes` to `path` atomically: a new temporary file beside it (created with
+/// `O_EXCL` under a random name, so nothing planted there is followed), then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let io = |op, e| SignError::Io {
+        path: path.to_path_buf(),
+        op,
+        source: e,
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io("create", e))?;
+    tmp.write_all(bytes).map_err(|e| io("write", e))?;
+    tmp.as_file().sync_all().map_err(|e| io("sync", e))?;
+    tmp.persist(path).map_err(|e| io("write", e.error))?;
+    Ok(())
+}

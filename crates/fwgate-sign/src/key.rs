@@ -87,6 +87,42 @@ fn payload<'a>(text: &'a str, what: &'static str) -> Result<&'a str> {
 }
 
 impl PublicKey {
+    /// A public key from its 32 bytes, refusing what a verifier must not trust: a point that
+    /// does not decode, a non-canonical encoding (two byte strings for one key), and a weak
+    /// (small-order) key, under which forged signatures verify.
+    pub fn from_bytes(id: KeyId, bytes: &[u8; 32]) -> Result<PublicKey> {
+        let key = VerifyingKey::from_bytes(bytes)
+            .map_err(|_| format("public key", "not a valid Ed25519 point"))?;
+        if key.to_edwards().compress().as_bytes() != bytes {
+            return Err(format(
+                "public key",
+                "non-canonical Ed25519 point encoding refused",
+            ));
+        }
+        if key.is_weak() {
+            return Err(format(
+                "public key",
+                "weak (small-order) Ed25519 key refused",
+            ));
+        }
+        Ok(PublicKey { id, key })
+    }
+
+    /// The 32 bytes of the key.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.key.as_bytes()
+    }
+
+    /// The key id fwgate gives a key that came without one (from a PEM or PKCS#8 file): the
+    /// first 8 bytes of the SHA-256 of the key, so the same key always gets the same id.
+    pub fn derived_id(bytes: &[u8; 32]) -> KeyId {
+        use sha2::Digest as _;
+        let h = sha2::Sha256::digest(bytes);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&h[..8]);
+        KeyId(id)
+    }
+
     /// Parses the base64 form (`RW...`), as given to `minisign -P`.
     pub fn from_base64(b64: &str) -> Result<PublicKey> {
         let raw = B64
@@ -102,15 +138,17 @@ impl PublicKey {
         id.copy_from_slice(&raw[2..10]);
         let mut pk = [0u8; 32];
         pk.copy_from_slice(&raw[10..42]);
-        let key = VerifyingKey::from_bytes(&pk)
-            .map_err(|_| format("public key", "not a valid Ed25519 point"))?;
-        if key.is_weak() {
-            return Err(format(
-                "public key",
-                "weak (small-order) Ed25519 key refused",
-            ));
+        PublicKey::from_bytes(KeyId(id), &pk)
+    }
+
+    /// Parses a public key file in either form fwgate writes: minisign's `NAME.pub`, or the
+    /// SPKI PEM `NAME.pem` that OpenSSL reads (its key id is then [`PublicKey::derived_id`]).
+    pub fn from_any_text(text: &str) -> Result<PublicKey> {
+        if text.trim_start().starts_with("-----BEGIN") {
+            crate::pem::public_from_pem(text)
+        } else {
+            Self::from_file_text(text)
         }
-        Ok(PublicKey { id: KeyId(id), key })
     }
 
     /// Parses a `.pub` file.
@@ -138,14 +176,29 @@ impl PublicKey {
 }
 
 impl SecretKey {
-    /// A fresh key pair from the operating system's randomness.
+    /// A fresh key pair from the operating system's randomness. Its key id is
+    /// [`PublicKey::derived_id`] (minisign's are random; any 8 bytes will do), so the
+    /// minisign `.pub` and the SPKI `.pem` of a key fwgate made name the same id.
     pub fn generate() -> Result<SecretKey> {
         let seed = random::<32>()?;
-        let id = random::<8>()?;
+        let key = SigningKey::from_bytes(&seed);
         Ok(SecretKey {
-            id: KeyId(*id),
-            key: SigningKey::from_bytes(&seed),
+            id: PublicKey::derived_id(key.verifying_key().as_bytes()),
+            key,
         })
+    }
+
+    /// A key from its 32-byte seed (the Ed25519 secret key of RFC 8032), with key id `id`.
+    pub fn from_seed(seed: &[u8; 32], id: KeyId) -> SecretKey {
+        SecretKey {
+            id,
+            key: SigningKey::from_bytes(seed),
+        }
+    }
+
+    /// The 32-byte seed.
+    pub fn seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.key.to_bytes())
     }
 
     /// The matching public key.
@@ -159,6 +212,9 @@ impl SecretKey {
     /// The secret key file, readable by `minisign -S -s`. With a password the key is encrypted
     /// with scrypt (N = 2^20, r = 8, p = 1, as minisign does); without, it is stored in clear.
     pub fn to_file_text(&self, password: Option<&[u8]>) -> Result<Zeroizing<String>> {
+        if password.is_some_and(<[u8]>::is_empty) {
+            return Err(SignError::EmptyPassword);
+        }
         let mut raw = Zeroizing::new(Vec::with_capacity(SECRET_LEN));
         raw.extend_from_slice(SIG_ALG);
         raw.extend_from_slice(if password.is_some() {
@@ -226,6 +282,11 @@ impl SecretKey {
             let le = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().unwrap_or([0; 8]));
             let (ops, mem) = (le(38), le(46));
             let pw = password()?;
+            // An empty password protects nothing; a key that needs one was not made by fwgate
+            // (keygen refuses it) and is refused rather than used as if it were protected.
+            if pw.is_empty() {
+                return Err(SignError::EmptyPassword);
+            }
             let stream = kdf::stream(&pw, &salt, ops, mem, KEYNUM_SK)?;
             for (b, s) in raw[SECRET_LEN - KEYNUM_SK..].iter_mut().zip(stream.iter()) {
                 *b ^= s;
