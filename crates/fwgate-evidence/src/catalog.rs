@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 const FTC_DLINK: &str = include_str!("../../../rules/catalog/ftc-dlink-2019.toml");
 
+/// The catalog file's path in the repository and its text, as compiled in.
+pub fn catalog_source() -> (&'static str, &'static str) {
+    ("rules/catalog/ftc-dlink-2019.toml", FTC_DLINK)
+}
+
 /// One requirement of the software security program.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -3,6 +3,7 @@
 //! policy that decides whether a release may be signed.
 #![forbid(unsafe_code)]
 
+pub mod attest;
 mod catalog;
 mod ledger;
 mod policy;
@@ -10,9 +11,9 @@ mod record;
 
 use std::path::PathBuf;
 
-pub use catalog::{catalog, requirement, Requirement};
+pub use catalog::{catalog, catalog_source, requirement, Requirement};
 pub use ledger::{parse_ledger, Ledger};
-pub use policy::{Policy, Verdict};
+pub use policy::{Policy, Verdict, POLICY_SCHEMA};
 pub use record::{Artifact, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
 
 /// What can go wrong with evidence.

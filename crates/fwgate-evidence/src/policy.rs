@@ -47,7 +47,28 @@ impl Verdict {
     }
 }
 
+/// Schema id of the policy document.
+pub const POLICY_SCHEMA: &str = "fwgate.policy/v1";
+
 impl Policy {
+    /// The policy as a document to store with the evidence and name in attestations: every
+    /// setting, and the catalog it draws on by path and SHA-256.
+    pub fn document(&self) -> serde_json::Value {
+        use sha2::Digest as _;
+        let (path, text) = catalog::catalog_source();
+        serde_json::json!({
+            "schema": POLICY_SCHEMA,
+            "fail_on": self.fail_on.as_str(),
+            "allow_incomplete": self.allow_incomplete,
+            "require": self.require,
+            "accept": self.accept,
+            "catalog": {
+                "uri": path,
+                "digest": { "sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())) },
+            },
+        })
+    }
+
     /// Judges the scan alone: findings at or above the threshold, and completeness.
     pub fn judge_scan(&self, report: &Report) -> Verdict {
         let mut reasons = Vec::new();
