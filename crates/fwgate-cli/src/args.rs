@@ -26,12 +26,23 @@ pub enum Command {
     Unpack(UnpackArgs),
     /// Check an image (or an extracted root file system) and report findings.
     Scan(ScanArgs),
-    /// Create a signing key pair: NAME.key (secret, mode 0600) and NAME.pub (minisign format).
+    /// Create a signing key pair: NAME.key (secret, mode 0600), NAME.pub (minisign format) and
+    /// NAME.pem (the public key as SPKI PEM, for OpenSSL).
     Keygen(KeygenArgs),
-    /// Sign an image: writes IMAGE.minisig, verifiable with `minisign -Vm IMAGE -p NAME.pub`.
+    /// Sign an image that passed the gate: writes IMAGE.minisig (`minisign -Vm IMAGE -p
+    /// NAME.pub`) and, with --raw, IMAGE.sig (`openssl pkeyutl -verify -rawin`).
     Sign(SignArgs),
-    /// Check an image's minisign signature against a public key.
+    /// Check an image's signature (minisign or raw) and attestations against a public key,
+    /// following rotations and revocations in a trust directory.
     Verify(VerifyArgs),
+    /// Key life cycle: export to and import from PKCS#8, rotate, revoke.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Print SHA-256 or BLAKE2b-512 digests of files, in sha256sum's format (streamed; both
+    /// digests on two cores).
+    Digest(DigestArgs),
     /// Release gate: unpack, scan, record evidence, and sign only if the policy passes.
     Gate(GateArgs),
     /// Inspect and verify recorded pre-release evidence.
@@ -173,7 +184,7 @@ pub struct KeygenArgs {
     /// Directory for the key files.
     #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Base name: writes NAME.key and NAME.pub.
+    /// Base name: writes NAME.key, NAME.pub and NAME.pem.
     #[arg(long)]
     pub name: String,
     /// Store the secret key without a password (for keys kept in a CI secret store).
@@ -195,27 +206,170 @@ pub struct SignArgs {
     /// Signature file (default: IMAGE.minisig).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write IMAGE.sig: a raw 64-byte Ed25519 signature over the image, which
+    /// `openssl pkeyutl -verify -pubin -inkey NAME.pem -rawin -in IMAGE -sigfile IMAGE.sig`
+    /// checks.
+    #[arg(long)]
+    pub raw: bool,
+    /// Evidence directory holding the gate's record for this image.
+    #[arg(long, default_value = "fwgate-evidence", value_name = "DIR")]
+    pub evidence: PathBuf,
+    /// Sign although no passing gate is recorded for this image; the signed trusted comment
+    /// says so.
+    #[arg(long)]
+    pub without_gate: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The image.
     pub image: PathBuf,
-    /// Public key file (minisign format).
+    /// Public key: NAME.pub (minisign) or NAME.pem (SPKI). With --trust, the pinned root key.
     #[arg(long, value_name = "PUBLIC")]
     pub key: PathBuf,
-    /// Signature file (default: IMAGE.minisig).
+    /// Signature file: a .minisig or a raw 64-byte signature (default: IMAGE.minisig, or
+    /// IMAGE.sig for a PEM key or when only that exists).
     #[arg(long, value_name = "FILE")]
     pub sig: Option<PathBuf>,
+    /// Accept a legacy (non-prehashed, `minisign -Sl`) signature.
+    #[arg(long)]
+    pub allow_legacy: bool,
+    /// Trust directory: key rotations and revocation lists (see `fwgate key rotate` and
+    /// `fwgate key revoke`), followed from the pinned --key.
+    #[arg(long, value_name = "DIR")]
+    pub trust: Option<PathBuf>,
+    /// Also check the gate's attestations (IMAGE.intoto.jsonl): each envelope's signature,
+    /// its subject's digest against the image, and the verdict.
+    #[arg(long, value_name = "FILE")]
+    pub attestation: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a key in another form: the secret key as encrypted PKCS#8 PEM (for OpenSSL, an
+    /// HSM or a signing server; new password from FWGATE_EXPORT_PASSWORD or the terminal), or
+    /// the public key as SPKI PEM.
+    Export(KeyExportArgs),
+    /// Read a secret key (PKCS#8 PEM or DER, encrypted or not, or a minisign secret key) and
+    /// write it as NAME.key, NAME.pub and NAME.pem. A PKCS#8 password is read from
+    /// FWGATE_IMPORT_PASSWORD or the terminal.
+    Import(KeyImportArgs),
+    /// Make a new key pair endorsed by the old key: NAME.key/.pub/.pem, and in the trust
+    /// directory rotation-OLD-NEW.json with its minisign signature by the old key.
+    Rotate(KeyRotateArgs),
+    /// Add key ids to the signed revocation list (TRUST/revoked.json and its signature).
+    Revoke(KeyRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("form").required(true).args(["pkcs8", "spki"])))]
+pub struct KeyExportArgs {
+    /// The key: a secret key (NAME.key), or for --spki also a public key (NAME.pub).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Write the secret key as encrypted PKCS#8 (PBES2: PBKDF2-SHA256, AES-256-CBC).
+    #[arg(long)]
+    pub pkcs8: bool,
+    /// Write the public key as SPKI PEM.
+    #[arg(long)]
+    pub spki: bool,
+    /// Output file (created; never overwritten).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyImportArgs {
+    /// The key file to read.
+    pub file: PathBuf,
+    /// Directory for the key files.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Base name: writes NAME.key, NAME.pub and NAME.pem.
+    #[arg(long)]
+    pub name: String,
+    /// Store the secret key without a password.
+    #[arg(long)]
+    pub unencrypted: bool,
+    /// Key id for a PKCS#8 key, 16 hex digits as fwgate and minisign print them (default:
+    /// derived from the public key, the same on every import).
+    #[arg(long, value_name = "HEX")]
+    pub key_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRotateArgs {
+    /// The key being replaced (its password from FWGATE_KEY_PASSWORD or the terminal).
+    #[arg(long, value_name = "OLD.key")]
+    pub old: PathBuf,
+    /// Base name of the new key: writes NAME.key, NAME.pub and NAME.pem.
+    #[arg(long, value_name = "NAME", required_unless_present = "endorse")]
+    pub new_name: Option<String>,
+    /// Directory for the new key files (default: the old key's directory).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Endorse this existing public key (NAME.pub) instead of making a new pair.
+    #[arg(long, value_name = "PUB", conflicts_with = "unencrypted")]
+    pub endorse: Option<PathBuf>,
+    /// Trust directory for the rotation statement (published with the root public key).
+    #[arg(long, default_value = "fwgate-trust", value_name = "DIR")]
+    pub trust: PathBuf,
+    /// Store the new secret key without a password (new password otherwise from
+    /// FWGATE_NEW_KEY_PASSWORD or the terminal).
+    #[arg(long)]
+    pub unencrypted: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyRevokeArgs {
+    /// The key that signs the list: the root key or any key endorsed from it.
+    #[arg(long, value_name = "SECRET")]
+    pub key: PathBuf,
+    /// Key id to revoke (16 hex digits, as `fwgate keygen` printed it). Repeat for more.
+    #[arg(long = "revoke", value_name = "KEY_ID", required = true)]
+    pub revoke: Vec<String>,
+    /// Why, recorded in the list (e.g. "key compromised", "signing server decommissioned").
+    #[arg(long)]
+    pub reason: String,
+    /// Trust directory holding revoked.json.
+    #[arg(long, default_value = "fwgate-trust", value_name = "DIR")]
+    pub trust: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// Files to hash.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Which digest (`sha256` lines are checked by `sha256sum -c`, `blake2b512` by `b2sum -c`).
+    #[arg(long, value_enum, default_value = "sha256")]
+    pub algorithm: DigestAlgorithm,
+}
+
+/// The digests `fwgate digest` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Blake2b512,
+    /// Both, one pass: the SHA-256 line, then the BLAKE2b-512 line.
+    Both,
 }
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
     /// The release image.
     pub image: PathBuf,
-    /// Secret key: sign the image when the policy passes. Without it, nothing is signed.
+    /// Secret key: sign the image when the policy passes, and sign the gate's attestations
+    /// (IMAGE.intoto.jsonl) either way. Without it, nothing is signed.
     #[arg(long, value_name = "SECRET")]
     pub key: Option<PathBuf>,
+    /// Product name for the attestations' resource URI, pkg:generic/PRODUCT@RELEASE
+    /// (default: the image's file name without its extension).
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// Also write IMAGE.sig, a raw Ed25519 signature for OpenSSL-based verifiers.
+    #[arg(long)]
+    pub raw: bool,
     /// Release version, recorded in the evidence and the signature.
     #[arg(long, value_name = "VERSION")]
     pub release: Option<String>,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, EvidenceCommand, RulesCommand};
+use crate::args::{Cli, Command, EvidenceCommand, KeyCommand, RulesCommand};
 
 /// How a command ended, when it did not fail outright.
 pub enum Outcome {
@@ -35,6 +35,13 @@ fn main() -> ExitCode {
         Command::Keygen(a) => cmd::keys::keygen(a),
         Command::Sign(a) => cmd::keys::sign(a),
         Command::Verify(a) => cmd::keys::verify(a),
+        Command::Key { command } => match command {
+            KeyCommand::Export(a) => cmd::keys::export(a),
+            KeyCommand::Import(a) => cmd::keys::import(a),
+            KeyCommand::Rotate(a) => cmd::keys::rotate(a),
+            KeyCommand::Revoke(a) => cmd::keys::revoke(a),
+        },
+        Command::Digest(a) => cmd::keys::digest(a),
         Command::Gate(a) => cmd::gate::run(a),
         Command::Hardening(a) => cmd::hardening::run(a),
         Command::Evidence { command } => match command {

@@ -1,8 +1,10 @@
 //! `fwgate gate`: unpack, scan, record DL-3 evidence, judge the policy, sign on pass.
 
 use anyhow::{Context, Result};
+use fwgate_evidence::attest::AttestationInput;
 use fwgate_evidence::{EvidenceRecord, Ledger, Policy};
 use fwgate_report::Format;
+use fwgate_sign::release::{GateStatus, SignOptions};
 
 use crate::args::GateArgs;
 use crate::Outcome;
@@ -36,13 +38,18 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
     let report_json = serde_json::to_vec_pretty(&report)?;
     let artifact = ledger.store("scan-report", "json", &report_json)?;
+    let policy_artifact = ledger.store(
+        "policy",
+        "json",
+        &serde_json::to_vec_pretty(&policy.document())?,
+    )?;
     let scan_verdict = policy.judge_scan(&report);
     let record = EvidenceRecord::static_analysis(
         &report,
         &release,
         scan_verdict.passed(),
         &policy,
-        artifact,
+        artifact.clone(),
     );
     let (record, _) = ledger.append(record, time::OffsetDateTime::now_utc())?;
 
@@ -63,6 +70,39 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
     );
 
     let verdict = policy.judge_release(&report, &ledger)?;
+    let product = a.product.clone().unwrap_or_else(|| {
+        a.image
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "firmware".into())
+    });
+    let attest = |key: &fwgate_sign::SecretKey| -> Result<()> {
+        let statements = fwgate_evidence::attest::statements(&AttestationInput {
+            report: &report,
+            policy: &policy,
+            verdict: &verdict,
+            product: &product,
+            release: &release,
+            report_artifact: &artifact,
+            policy_artifact: &policy_artifact,
+            time: time::OffsetDateTime::now_utc(),
+        });
+        let mut jsonl = String::new();
+        for st in &statements {
+            let env = fwgate_sign::dsse::sign_statement(key, st)?;
+            jsonl.push_str(&serde_json::to_string(&env)?);
+            jsonl.push('\n');
+        }
+        let path = fwgate_sign::release::beside(&a.image, ".intoto.jsonl");
+        fwgate_sign::write_atomic(&path, jsonl.as_bytes())?;
+        println!(
+            "attested  {} (SLSA verification summary {}, in-toto test result; key {})",
+            path.display(),
+            if verdict.passed() { "PASSED" } else { "FAILED" },
+            key.id
+        );
+        Ok(())
+    };
     if !verdict.passed() {
         println!(
             "gate      FAIL for {} {release}: not signed",
@@ -71,22 +111,36 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         for r in &verdict.reasons {
             println!("  - {r}");
         }
+        if let Some(key) = &key {
+            attest(key)?;
+        }
         return Ok(Outcome::PolicyFailed);
     }
     println!(
         "gate      PASS for {} {release}",
         report.target.subject.name
     );
-    match key {
+    match &key {
         Some(key) => {
-            let (path, _) = super::keys::sign_image(
+            let signed = fwgate_sign::release::sign_image(
                 &a.image,
-                &key,
-                a.release.as_deref(),
-                None,
-                Some(&report.target.subject.sha256),
+                key,
+                &SignOptions {
+                    release: a.release.as_deref(),
+                    gate: GateStatus::Passed {
+                        ruleset_digest: report.ruleset_digest.clone(),
+                        evidence: format!("{}#{}", record.requirement, record.seq),
+                    },
+                    expect_sha256: Some(&report.target.subject.sha256),
+                    raw: a.raw,
+                    output: None,
+                },
             )?;
-            println!("signed    {} (key {})", path.display(), key.id);
+            println!("signed    {} (key {})", signed.minisig.display(), key.id);
+            if let Some(raw) = &signed.raw {
+                println!("signed    {} (raw Ed25519)", raw.display());
+            }
+            attest(key)?;
         }
         None => println!("signed    no (give --key to sign on pass)"),
     }
