@@ -5,7 +5,6 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -288,102 +287,6 @@ fn unrecognised_image_fails_instead_of_passing_silently() {
         .arg(tmp.path().join("ev")));
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("no known container format"));
-}
-
-#[test]
-fn key_files_are_private_and_never_overwritten() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(tmp.path());
-    assert_eq!(
-        fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-    assert!(fs::read_to_string(&public)
-        .unwrap()
-        .starts_with("untrusted comment: minisign public key "));
-    let again = run(fwgate()
-        .args(["keygen", "--out-dir"])
-        .arg(tmp.path())
-        .args(["--name", "release", "--unencrypted"]));
-    assert_eq!(again.status.code(), Some(2));
-    fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-    let image = sample_copy("clean.bin", tmp.path());
-    let o = run(fwgate().arg("sign").arg(&image).arg("--key").arg(&key));
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("readable by group or others"));
-}
-
-#[test]
-fn encrypted_keys_interoperate_with_minisign_both_ways() {
-    let Some(minisign) = peer("minisign") else {
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("fw.bin");
-    fs::write(&file, b"release payload").unwrap();
-
-    // fwgate's scrypt-encrypted key, used by minisign -S (password on stdin).
-    let o = run(fwgate()
-        .env("FWGATE_KEY_PASSWORD", "pw-123")
-        .args(["keygen", "--out-dir"])
-        .arg(tmp.path())
-        .args(["--name", "enc"]));
-    assert!(o.status.success());
-    let mut child = Command::new(&minisign)
-        .arg("-S")
-        .arg("-s")
-        .arg(tmp.path().join("enc.key"))
-        .arg("-m")
-        .arg(&file)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"pw-123\n").unwrap();
-    assert!(
-        child.wait().unwrap().success(),
-        "minisign could not decrypt fwgate's key"
-    );
-    assert!(run(fwgate()
-        .arg("verify")
-        .arg(&file)
-        .arg("--key")
-        .arg(tmp.path().join("enc.pub")))
-    .status
-    .success());
-
-    // A wrong password is refused before anything is signed.
-    fs::remove_file(tmp.path().join("fw.bin.minisig")).unwrap();
-    let o = run(fwgate()
-        .env("FWGATE_KEY_PASSWORD", "nope")
-        .arg("sign")
-        .arg(&file)
-        .arg("--key")
-        .arg(tmp.path().join("enc.key")));
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("wrong password"));
-
-    // minisign's own unencrypted key, used by fwgate sign, checked by minisign -V.
-    let o = run(Command::new(&minisign)
-        .args(["-G", "-W", "-p"])
-        .arg(tmp.path().join("m.pub"))
-        .arg("-s")
-        .arg(tmp.path().join("m.key")));
-    assert!(o.status.success());
-    assert!(run(fwgate()
-        .arg("sign")
-        .arg(&file)
-        .arg("--key")
-        .arg(tmp.path().join("m.key")))
-    .status
-    .success());
-    assert!(run(Command::new(&minisign)
-        .arg("-Vm")
-        .arg(&file)
-        .arg("-p")
-        .arg(tmp.path().join("m.pub")))
-    .status
-    .success());
 }
 
 #[test]

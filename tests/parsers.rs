@@ -58,11 +58,14 @@ fn minisign_keys_and_signatures_survive_mutations() {
     let image = fs::read(sample("clean.bin")).unwrap();
     let digests = fwgate_sign::FileDigests::compute(&mut &image[..]).unwrap();
     let sig = fwgate_sign::sign(&key, &digests, "file:clean.bin").unwrap();
-    assert!(fwgate_sign::verify(&public, &digests, &sig, None).is_ok());
+    let check = |text: &str, legacy: bool| {
+        fwgate_sign::verify(&public, text, &mut std::io::Cursor::new(&image), legacy).is_ok()
+    };
+    assert!(check(&sig, false));
     let mut verified = 0;
     for m in mutations(sig.as_bytes(), 400, 11) {
         if let Ok(text) = std::str::from_utf8(&m) {
-            verified += usize::from(fwgate_sign::verify(&public, &digests, text, None).is_ok());
+            verified += usize::from(check(text, true));
         }
     }
     // A mutation may only touch the untrusted comment; any other change must not verify.
@@ -72,6 +75,47 @@ fn minisign_keys_and_signatures_survive_mutations() {
             let _ = fwgate_sign::PublicKey::from_file_text(text);
         }
     }
+}
+
+#[test]
+fn pem_pkcs8_and_attestations_survive_mutations() {
+    let key = fwgate_sign::SecretKey::generate().unwrap();
+    let public = key.public();
+    let pem = fwgate_sign::pem::public_to_pem(&public).unwrap();
+    let mut same = 0;
+    for m in mutations(pem.as_bytes(), 300, 13) {
+        if let Ok(text) = std::str::from_utf8(&m) {
+            if let Ok(k) = fwgate_sign::pem::public_from_pem(text) {
+                same += usize::from(k.as_bytes() == public.as_bytes());
+            }
+        }
+    }
+    assert!(same < 300);
+    let p8 = fwgate_sign::pem::secret_to_pkcs8_pem(&key, b"fuzz password").unwrap();
+    for m in mutations(p8.as_bytes(), 300, 14) {
+        // The password is never given: parsing alone, and no key-derivation run on input.
+        let r = fwgate_sign::pem::secret_from_pkcs8(&m, None, || {
+            Err(fwgate_sign::SignError::BadPassword)
+        });
+        assert!(r.is_err());
+    }
+    let st = serde_json::json!({"_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "clean.bin", "digest": {"sha256": "00"}}],
+        "predicateType": "x", "predicate": {}});
+    let env =
+        serde_json::to_string(&fwgate_sign::dsse::sign_statement(&key, &st).unwrap()).unwrap();
+    let mut verified = 0;
+    for m in mutations(env.as_bytes(), 400, 15) {
+        if let Ok(text) = std::str::from_utf8(&m) {
+            if let Ok(envs) = fwgate_sign::dsse::parse_jsonl(text) {
+                verified += envs
+                    .iter()
+                    .filter(|e| fwgate_sign::dsse::verify_statement(e, &public).is_ok())
+                    .count();
+            }
+        }
+    }
+    assert!(verified < 400);
 }
 
 #[test]
