@@ -14,42 +14,31 @@ use std::io::{Read, Seek, SeekFrom};
 
 use ed25519_dalek::hazmat::{raw_sign_byupdate, ExpandedSecretKey};
 use ed25519_dalek::{Signature, SignatureError, VerifyingKey};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest as _, Sha512};
 use zeroize::Zeroizing;
 
+use crate::digest::{read_with, Algorithms, FileDigests};
 use crate::error::{format, Result, SignError};
 use crate::key::{PublicKey, SecretKey};
 
-const CHUNK: usize = 1 << 20;
-
-/// Feeds every byte of `src`, from its start, to `update`; with `check`, returns the SHA-256
-/// of what it fed.
-fn stream(
-    src: &mut (impl Read + Seek),
-    check: bool,
-    mut update: impl FnMut(&[u8]),
-) -> std::io::Result<Option<[u8; 32]>> {
-    src.seek(SeekFrom::Start(0))?;
-    let mut digest = check.then(Sha256::new);
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match src.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        update(&buf[..n]);
-        if let Some(d) = &mut digest {
-            d.update(&buf[..n]);
-        }
-    }
-    Ok(digest.map(|d| d.finalize().into()))
+/// A raw signature and what its two reads saw.
+#[derive(Debug, Clone)]
+pub struct RawSigned {
+    /// The 64-byte Ed25519 signature.
+    pub signature: [u8; 64],
+    /// Both digests of the first read (the nonce's), computed alongside it.
+    pub first: FileDigests,
+    /// SHA-256 of the second read: the bytes the signature is valid for.
+    pub signed_sha256: String,
 }
 
-/// Signs the whole content of `src`. Returns the signature and the SHA-256 of the bytes it
-/// is valid for (those of the second read).
-pub fn sign_stream(key: &SecretKey, src: &mut (impl Read + Seek)) -> Result<([u8; 64], String)> {
+fn rewind(src: &mut (impl Read + Seek)) -> std::io::Result<()> {
+    src.seek(SeekFrom::Start(0)).map(|_| ())
+}
+
+/// Signs the whole content of `src`, computing on the way the file's SHA-256 and BLAKE2b-512
+/// (on other cores, while this one runs SHA-512), so a caller needs no read of its own.
+pub fn sign_stream(key: &SecretKey, src: &mut (impl Read + Seek)) -> Result<RawSigned> {
     let seed = key.seed();
     let mut expanded = ExpandedSecretKey::from(&*seed);
     let prefix = Zeroizing::new({
@@ -60,23 +49,22 @@ pub fn sign_stream(key: &SecretKey, src: &mut (impl Read + Seek)) -> Result<([u8
     expanded.hash_prefix = *prefix;
     let public = key.public();
     let src = RefCell::new(src);
-    let passes = RefCell::new(0u32);
-    let signed: RefCell<Option<[u8; 32]>> = RefCell::new(None);
+    let reads: RefCell<Vec<FileDigests>> = RefCell::new(Vec::new());
     let failure: RefCell<Option<std::io::Error>> = RefCell::new(None);
     let sig = raw_sign_byupdate::<Sha512, _>(
         &expanded,
         |ctx: &mut Sha512| {
             let mut src = src.borrow_mut();
-            let second = {
-                let mut p = passes.borrow_mut();
-                *p += 1;
-                *p == 2
+            let which = if reads.borrow().is_empty() {
+                Algorithms::Both
+            } else {
+                Algorithms::Sha256
             };
-            match stream(&mut **src, second, |b| ctx.update(b)) {
+            let r =
+                rewind(&mut **src).and_then(|()| read_with(&mut **src, which, |b| ctx.update(b)));
+            match r {
                 Ok(d) => {
-                    if second {
-                        *signed.borrow_mut() = d;
-                    }
+                    reads.borrow_mut().push(d);
                     Ok(())
                 }
                 Err(e) => {
@@ -95,28 +83,39 @@ pub fn sign_stream(key: &SecretKey, src: &mut (impl Read + Seek)) -> Result<([u8
         });
     }
     let sig = sig.map_err(|e| format("signature", e.to_string()))?;
-    let digest = signed
-        .into_inner()
-        .ok_or_else(|| format("signature", "the signer did not read the file twice"))?;
-    Ok((sig.to_bytes(), hex::encode(digest)))
+    let mut reads = reads.into_inner();
+    let (Some(second), Some(first)) = (reads.pop(), reads.pop()) else {
+        return Err(format(
+            "signature",
+            "the signer did not read the file twice",
+        ));
+    };
+    Ok(RawSigned {
+        signature: sig.to_bytes(),
+        first,
+        signed_sha256: second.sha256,
+    })
 }
 
 /// Verifies a raw Ed25519 signature over the whole content of `src`, strictly: the signature's
-/// `s` must be canonical and its `R` neither non-canonical nor of small order.
+/// `s` must be canonical and its `R` neither non-canonical nor of small order. Returns the
+/// SHA-256 of what it verified.
 pub fn verify_stream(key: &PublicKey, sig: &[u8], src: &mut (impl Read + Seek)) -> Result<String> {
     let sig = check_signature(sig)?;
     let mut v = key
         .key
         .verify_stream(&sig)
         .map_err(|_| bad("non-canonical signature (s is not reduced)"))?;
-    let digest = stream(src, true, |b| v.update(b)).map_err(|e| SignError::Io {
-        path: "<image>".into(),
-        op: "read for verification",
-        source: e,
-    })?;
+    let d = rewind(src)
+        .and_then(|()| read_with(src, Algorithms::Sha256, |b| v.update(b)))
+        .map_err(|e| SignError::Io {
+            path: "<image>".into(),
+            op: "read for verification",
+            source: e,
+        })?;
     v.finalize_and_verify()
         .map_err(|_| bad("the file does not match the signature"))?;
-    Ok(digest.map(hex::encode).unwrap_or_default())
+    Ok(d.sha256)
 }
 
 fn bad(why: &str) -> SignError {
@@ -165,14 +164,23 @@ pub(crate) fn check_signature(sig: &[u8]) -> Result<Signature> {
 mod tests {
     use super::*;
     use ed25519_dalek::Verifier;
+    use sha2::Sha256;
     use std::io::Cursor;
+
+    const CHUNK: usize = 1 << 20;
 
     #[test]
     fn streamed_signature_is_a_plain_ed25519_signature() {
         let sk = SecretKey::generate().unwrap();
         let data: Vec<u8> = (0..3 * CHUNK + 5).map(|i| i as u8).collect();
-        let (sig, sha) = sign_stream(&sk, &mut Cursor::new(&data)).unwrap();
+        let signed = sign_stream(&sk, &mut Cursor::new(&data)).unwrap();
+        let (sig, sha) = (signed.signature, signed.signed_sha256);
         assert_eq!(sha, hex::encode(Sha256::digest(&data)));
+        assert_eq!(signed.first.sha256, sha);
+        assert_eq!(
+            signed.first.blake2b,
+            FileDigests::compute(&mut &data[..]).unwrap().blake2b
+        );
         // Any Ed25519 verifier of the whole message accepts it.
         sk.public()
             .key
@@ -183,7 +191,7 @@ mod tests {
             sha
         );
         // Hedged: the same message signed twice gives two different (valid) signatures.
-        let (again, _) = sign_stream(&sk, &mut Cursor::new(&data)).unwrap();
+        let again = sign_stream(&sk, &mut Cursor::new(&data)).unwrap().signature;
         assert_ne!(sig, again);
         let mut other = data.clone();
         other[CHUNK] ^= 1;
@@ -196,7 +204,7 @@ mod tests {
     #[test]
     fn non_canonical_s_is_refused() {
         let sk = SecretKey::generate().unwrap();
-        let (mut sig, _) = sign_stream(&sk, &mut Cursor::new(b"fw")).unwrap();
+        let mut sig = sign_stream(&sk, &mut Cursor::new(b"fw")).unwrap().signature;
         // s + l is the same scalar mod l, but not the canonical encoding.
         let mut carry = 0u16;
         for i in 0..32 {
@@ -242,12 +250,17 @@ mod tests {
             inner: Cursor::new(b"firmware".to_vec()),
             rewinds: 0,
         };
-        let (sig, sha) = sign_stream(&sk, &mut f).unwrap();
+        let signed = sign_stream(&sk, &mut f).unwrap();
+        let sig = signed.signature;
         let seen = f.inner.into_inner();
         assert_ne!(seen, b"firmware");
-        // The digest names the bytes the signature is valid for, so a caller holding it
-        // against the scanned digest refuses the swap (release::sign_image does).
-        assert_eq!(sha, hex::encode(Sha256::digest(&seen)));
+        // The digests name what each read saw, so a caller holding them against each other
+        // and the scanned digest refuses the swap (release::sign_image does).
+        assert_eq!(signed.signed_sha256, hex::encode(Sha256::digest(&seen)));
+        assert_eq!(
+            signed.first.sha256,
+            hex::encode(Sha256::digest(b"firmware"))
+        );
         verify_stream(&sk.public(), &sig, &mut Cursor::new(&seen)).unwrap();
         assert!(verify_stream(&sk.public(), &sig, &mut Cursor::new(b"firmware")).is_err());
     }

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::digest::FileDigests;
@@ -90,7 +89,26 @@ fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> Si
 /// Signs `image`, streaming it.
 pub fn sign_image(image: &Path, key: &SecretKey, opts: &SignOptions<'_>) -> Result<Signed> {
     let mut f = File::open(image).map_err(io(image, "open"))?;
-    let d = FileDigests::compute(&mut f).map_err(io(image, "read"))?;
+    // With a raw signature, its first read computes the digests too: two reads in all.
+    let (d, raw) = if opts.raw {
+        let r = crate::raw::sign_stream(key, &mut f).map_err(|e| match e {
+            SignError::Io { op, source, .. } => SignError::Io {
+                path: image.to_path_buf(),
+                op,
+                source,
+            },
+            e => e,
+        })?;
+        if r.first.sha256 != r.signed_sha256 {
+            return Err(SignError::Changed);
+        }
+        (r.first, Some(r.signature))
+    } else {
+        (
+            FileDigests::compute(&mut f).map_err(io(image, "read"))?,
+            None,
+        )
+    };
     if let Some(expected) = opts.expect_sha256 {
         if d.sha256 != expected {
             return Err(format(
@@ -122,23 +140,6 @@ pub fn sign_image(image: &Path, key: &SecretKey, opts: &SignOptions<'_>) -> Resu
     }
     tc.push_str("\thashed");
     let text = crate::minisig::sign(key, &d, &tc)?;
-    let raw = if opts.raw {
-        f.seek(SeekFrom::Start(0)).map_err(io(image, "read"))?;
-        let (sig, sha) = crate::raw::sign_stream(key, &mut f).map_err(|e| match e {
-            SignError::Io { op, source, .. } => SignError::Io {
-                path: image.to_path_buf(),
-                op,
-                source,
-            },
-            e => e,
-        })?;
-        if sha != d.sha256 {
-            return Err(SignError::Changed);
-        }
-        Some(sig)
-    } else {
-        None
-    };
     let minisig = opts
         .output
         .map(Path::to_path_buf)
