@@ -47,14 +47,21 @@ fn expr(value: &str, secrets: &HashMap<&str, String>, env: &HashMap<String, Stri
     out
 }
 
-/// An artifact path a template keeps: the signature exists exactly when the job signed,
-/// everything else always (the templates keep artifacts `always`).
-fn check_artifact(path: &str, work: &Path, signed: bool) {
+/// An artifact path a template keeps: the signature exists exactly when the job signed, the
+/// attestations exactly when it had a key (they state a FAILED verdict too), everything else
+/// always (the templates keep artifacts `always`).
+fn check_artifact(path: &str, work: &Path, signed: bool, keyed: bool) {
     if path.ends_with(".minisig") {
         assert_eq!(
             Path::new(path).exists(),
             signed,
             "signature presence: {path}"
+        );
+    } else if path.ends_with(".intoto.jsonl") {
+        assert_eq!(
+            Path::new(path).exists(),
+            keyed,
+            "attestation presence: {path}"
         );
     } else {
         assert!(work.join(path).exists(), "{path} missing");
@@ -133,7 +140,7 @@ fn run_github(image: &Path, key: Option<&Path>, work: &Path) -> bool {
         .unwrap();
     for p in paths.lines().map(str::trim).filter(|p| !p.is_empty()) {
         let p = expr(p, &HashMap::new(), &env);
-        check_artifact(&p, work, ok && key.is_some());
+        check_artifact(&p, work, ok && key.is_some(), key.is_some());
     }
     ok
 }
@@ -171,7 +178,7 @@ fn run_gitlab(image: &Path, key: Option<&Path>, work: &Path) -> bool {
             .as_str()
             .unwrap()
             .replace("$FIRMWARE", &image.display().to_string());
-        check_artifact(&p, work, ok && key.is_some());
+        check_artifact(&p, work, ok && key.is_some(), key.is_some());
     }
     ok
 }
