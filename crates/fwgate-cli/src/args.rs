@@ -60,6 +60,88 @@ pub enum Command {
     /// Binary hardening (NX, PIE, RELRO, canary, FORTIFY, RPATH) of every ELF file in an
     /// image or a directory, in checksec's words.
     Hardening(HardeningArgs),
+    /// Write a CycloneDX 1.6 SBOM (BSI TR-03183-2) of the components identified in an image
+    /// or a directory: JSON on stdout (or -o FILE), messages on stderr.
+    Sbom(SbomArgs),
+    /// List the third-party components identified in an image or a directory, with the
+    /// evidence for each version.
+    Components(ComponentsArgs),
+    /// Match the identified components against OSV advisories offline (the curated set
+    /// built into fwgate, plus --advisories DIR): print the matches, write them as a
+    /// CycloneDX 1.6 VEX document with -o, exit 1 on a match at or above --fail-on.
+    Vulns(VulnsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VulnsArgs {
+    /// A firmware image, or a directory holding an extracted file system.
+    #[arg(value_name = "IMAGE_OR_DIR")]
+    pub target: PathBuf,
+    /// More OSV records: a directory of OSV JSON files (an osv.dev export, unpacked).
+    /// Repeat for more.
+    #[arg(long, value_name = "DIR")]
+    pub advisories: Vec<PathBuf>,
+    /// Use only the --advisories directories, not the curated set built into fwgate.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Write the matches as a CycloneDX 1.6 VEX document to this file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the matches as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Fail (exit 1) when a match is at or above this severity.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    pub fail_on: Severity,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// A firmware image, or a directory holding an extracted file system.
+    #[arg(value_name = "IMAGE_OR_DIR")]
+    pub target: PathBuf,
+    /// Write the SBOM here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The manufacturer, named as the SBOM's creator (default: FWGATE_MANUFACTURER).
+    #[arg(long, env = "FWGATE_MANUFACTURER", value_name = "NAME")]
+    pub manufacturer: String,
+    /// The manufacturer's web address or security contact e-mail (default:
+    /// FWGATE_MANUFACTURER_CONTACT).
+    #[arg(long, env = "FWGATE_MANUFACTURER_CONTACT", value_name = "URL_OR_EMAIL")]
+    pub contact: Option<String>,
+    /// Release version of the image.
+    #[arg(long, value_name = "VERSION")]
+    pub release: Option<String>,
+    /// Pin the serial number (derived from the image, the rules and the release) and the
+    /// timestamp (SOURCE_DATE_EPOCH, or 1970-01-01): the same image gives the same bytes.
+    #[arg(long)]
+    pub reproducible: bool,
+    /// Keep the extracted files here (new or empty directory) instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ComponentsArgs {
+    /// A firmware image, or a directory holding an extracted file system.
+    #[arg(value_name = "IMAGE_OR_DIR")]
+    pub target: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Bounds on extraction (hostile images are stopped at these).

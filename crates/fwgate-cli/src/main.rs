@@ -55,6 +55,9 @@ fn main() -> ExitCode {
             RulesCommand::Explain(a) => cmd::rules::explain(a),
         },
         Command::Formats => cmd::unpack::formats(),
+        Command::Sbom(a) => cmd::sbom::sbom(a),
+        Command::Components(a) => cmd::sbom::components(a),
+        Command::Vulns(a) => cmd::sbom::vulns(a),
     };
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,

@@ -149,6 +149,9 @@ pub struct Report {
     pub notes: Vec<String>,
     /// How much was looked at.
     pub coverage: Coverage,
+    /// Third-party components identified, with their evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<crate::components::Component>,
 }
 
 /// The producing tool.

@@ -7,6 +7,7 @@
 //! errors: an unreadable file becomes a problem in the report and the scan goes on.
 #![forbid(unsafe_code)]
 
+pub mod components;
 mod error;
 mod finding;
 pub mod hardening;

@@ -16,7 +16,7 @@ mod embedded {
 }
 
 /// Directories under `rules/` that hold data or catalogs rather than rules.
-const NOT_RULES: [&str; 2] = ["data/", "catalog/"];
+const NOT_RULES: [&str; 4] = ["data/", "catalog/", "components/", "advisories/"];
 
 /// Non-rule files under `rules/` (word lists, catalogs), by relative path.
 #[derive(Debug, Default, Clone)]
@@ -93,6 +93,10 @@ pub struct RuleSet {
     pub origin: String,
     /// The data files (word lists, test fixtures).
     data: DataFiles,
+    /// Component identifiers (`components/*.toml`).
+    pub components: crate::components::Identifiers,
+    /// The curated advisories (`advisories/*.json`, OSV).
+    pub advisories: crate::components::advisory::Store,
 }
 
 fn globs(list: &[String], what: &str) -> std::result::Result<GlobSet, String> {
@@ -203,7 +207,32 @@ impl RuleSet {
             });
         }
         rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
+        let component_files: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .filter(|(p, _)| p.starts_with("components/") && p.ends_with(".toml"))
+            .cloned()
+            .collect();
+        let components = crate::components::Identifiers::compile(&component_files).map_err(
+            |(location, message)| ScanError::Rule {
+                location: format!("{origin}/{location}"),
+                message,
+            },
+        )?;
+        let mut advisories = crate::components::advisory::Store::default();
+        for (path, bytes) in files
+            .iter()
+            .filter(|(p, _)| p.starts_with("advisories/") && p.ends_with(".json"))
+        {
+            advisories
+                .add_json(path, bytes)
+                .map_err(|message| ScanError::Rule {
+                    location: format!("{origin}/{path}"),
+                    message,
+                })?;
+        }
         Ok(RuleSet {
+            advisories,
+            components,
             rules,
             digest,
             origin: origin.to_string(),
@@ -346,6 +375,11 @@ mod tests {
     #[test]
     fn embedded_rules_load_and_pass_their_own_cases() {
         let set = RuleSet::embedded().unwrap();
+        let n = set.components.self_test().unwrap();
+        assert!(
+            n >= 2 * set.components.rules().count(),
+            "{n} component cases"
+        );
         assert!(set.rules.len() >= 4, "{} rules", set.rules.len());
         let ran = set.self_test().unwrap();
         assert!(ran >= 2 * set.rules.len());

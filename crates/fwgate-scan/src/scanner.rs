@@ -29,6 +29,7 @@ struct FileResult {
     problems: Vec<Problem>,
     scanned_bytes: Option<u64>,
     late: bool,
+    components: Option<(String, crate::components::FileFindings)>,
 }
 
 /// [`scan_tree`], stopping at `deadline`: every file not scanned by then is reported.
@@ -56,7 +57,11 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
         .collect();
     let mut findings = Vec::new();
     let mut late = 0usize;
+    let mut identified = Vec::new();
     for r in results {
+        if let Some(c) = r.components {
+            identified.push((c.0, c.1));
+        }
         findings.extend(r.findings);
         problems.extend(r.problems);
         late += usize::from(r.late);
@@ -149,6 +154,7 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
         problems,
         notes: Vec::new(),
         coverage,
+        components: rules.components.assemble(identified),
     }
 }
 
@@ -219,14 +225,15 @@ fn scan_file(
         .iter()
         .filter_map(|r| r.first_applicable(&v.paths).map(|p| (r, p)))
         .collect();
-    if applicable.is_empty() {
+    let identify = rules.components.wants(&v.paths);
+    if applicable.is_empty() && !identify {
         return out;
     }
     if Instant::now() > deadline {
         out.late = true;
         return out;
     }
-    let needs_content = applicable.iter().any(|(r, _)| r.matcher().reads_content());
+    let needs_content = identify || applicable.iter().any(|(r, _)| r.matcher().reads_content());
     // Held until this file's rules are done (their analyses are of its size too).
     let _admitted = needs_content.then(|| budget.admit(node.size));
     let mut content = Vec::new();
@@ -269,6 +276,12 @@ fn scan_file(
         }
         for hit in found.hits {
             out.findings.push(finding(rule, node, path, hit));
+        }
+    }
+    if identify && out.scanned_bytes.is_some() {
+        let found = rules.components.identify(&content, &v.paths, node);
+        if !found.identified.is_empty() || found.packages.is_some() {
+            out.components = Some((crate::components::root_of(&node.path), found));
         }
     }
     out

@@ -252,6 +252,7 @@ mod tests {
             problems: vec![],
             notes: vec![],
             coverage: Coverage::default(),
+            components: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod gate;
 pub mod hardening;
 pub mod keys;
 pub mod rules;
+pub mod sbom;
 pub mod scan;
 pub mod unpack;
 

@@ -24,9 +24,17 @@ pub fn list(a: RulesArgs) -> Result<Outcome> {
 
 pub fn test(a: RulesArgs) -> Result<Outcome> {
     let set = super::load_rules(&a)?;
-    match set.self_test() {
-        Ok(n) => {
-            println!("{} rules, {n} test cases: all pass", set.rules.len());
+    match set
+        .self_test()
+        .map_err(anyhow::Error::from)
+        .and_then(|n| Ok((n, set.components.self_test().map_err(anyhow::Error::msg)?)))
+    {
+        Ok((n, c)) => {
+            println!(
+                "{} rules, {n} test cases; {} component identifiers, {c} test cases: all pass",
+                set.rules.len(),
+                set.components.rules().count()
+            );
             Ok(Outcome::Pass)
         }
         Err(e) => {

@@ -1,0 +1,340 @@
+//! `fwgate sbom` and `fwgate components`.
+
+use std::io::{Read, Write};
+
+use anyhow::{Context, Result};
+use fwgate_scan::components::sbom::{self, SbomOptions};
+use fwgate_scan::Report;
+use sha2::{Digest, Sha256, Sha512};
+
+use crate::args::{ComponentsArgs, SbomArgs};
+use crate::Outcome;
+
+fn identify(
+    target: &std::path::Path,
+    workdir: Option<&std::path::Path>,
+    rules: &crate::args::RulesArgs,
+    limits: &crate::args::LimitArgs,
+) -> Result<(Report, Option<tempfile::TempDir>)> {
+    let rules = super::load_rules(rules)?;
+    super::scan::scan_target(target, workdir, &rules, limits.limits())
+}
+
+/// SHA-512 of a file, streamed.
+fn sha512_file(path: &std::path::Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut h = Sha512::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// `urn:uuid:` of 16 bytes, as a version 4 (random) or 8 (derived) UUID.
+fn uuid(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn problems_to_stderr(report: &Report) {
+    for p in &report.problems {
+        eprintln!("fwgate: warning: {}: {}", p.file, p.message);
+    }
+    if !report.problems.is_empty() {
+        eprintln!(
+            "fwgate: warning: {} part(s) of the target could not be examined; components in them are not listed",
+            report.problems.len()
+        );
+    }
+}
+
+pub fn sbom(a: SbomArgs) -> Result<Outcome> {
+    if a.manufacturer.trim().is_empty() {
+        anyhow::bail!("--manufacturer (or FWGATE_MANUFACTURER) must name the manufacturer");
+    }
+    let (report, _guard) = identify(&a.target, a.workdir.as_deref(), &a.rules, &a.limits)?;
+    problems_to_stderr(&report);
+    let image_sha512 = a
+        .target
+        .is_file()
+        .then(|| sha512_file(&a.target))
+        .transpose()?;
+    let (serial, timestamp) = if a.reproducible {
+        let mut h = Sha256::new();
+        for part in [
+            report.target.subject.sha256.as_bytes(),
+            report.target.subject.name.as_bytes(),
+            report.ruleset_digest.as_bytes(),
+            a.release.as_deref().unwrap_or_default().as_bytes(),
+            a.manufacturer.as_bytes(),
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let d = h.finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d[..16]);
+        let epoch: i64 = std::env::var("SOURCE_DATE_EPOCH")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let t = time::OffsetDateTime::from_unix_timestamp(epoch)
+            .context("SOURCE_DATE_EPOCH is out of range")?;
+        (uuid(b, 8), t)
+    } else {
+        let mut b = [0u8; 16];
+        getrandom::getrandom(&mut b).context("reading randomness for the serial number")?;
+        (uuid(b, 4), time::OffsetDateTime::now_utc())
+    };
+    let timestamp = timestamp
+        .replace_nanosecond(0)
+        .unwrap_or(timestamp)
+        .format(&time::format_description::well_known::Rfc3339)?;
+    let doc = sbom::document(
+        &report,
+        &SbomOptions {
+            manufacturer: a.manufacturer.clone(),
+            contact: a.contact.clone(),
+            release: a.release.clone(),
+            image_sha512,
+            serial,
+            timestamp,
+        },
+    );
+    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+    bytes.push(b'\n');
+    match &a.output {
+        Some(p) => super::write_atomic(p, &bytes)?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .context("writing to stdout")?,
+    }
+    let unknown = report
+        .components
+        .iter()
+        .filter(|c| c.version.is_none())
+        .count();
+    eprintln!(
+        "fwgate: {} component(s) in the SBOM ({unknown} with an unknown version)",
+        report.components.len()
+    );
+    Ok(Outcome::Pass)
+}
+
+pub fn components(a: ComponentsArgs) -> Result<Outcome> {
+    let (report, _guard) = identify(&a.target, None, &a.rules, &a.limits)?;
+    problems_to_stderr(&report);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &report.components)?;
+        writeln!(out)?;
+        return Ok(Outcome::Pass);
+    }
+    for c in &report.components {
+        let version = c.version.as_deref().unwrap_or("(version unknown)");
+        let distro = c
+            .distro
+            .as_ref()
+            .map(|d| format!(" [{} {}]", d.name, d.version))
+            .unwrap_or_default();
+        writeln!(out, "{:<16} {:<24} {}{distro}", c.name, version, c.purl)?;
+        for e in &c.evidence {
+            writeln!(
+                out,
+                "    {} {}+{:#x}: {}",
+                e.method, e.file, e.offset, e.matched
+            )?;
+        }
+        if let Some(applets) = &c.applets {
+            writeln!(
+                out,
+                "    applets ({}): {}",
+                applets.len(),
+                applets.join(" ")
+            )?;
+        }
+    }
+    if report.components.is_empty() {
+        writeln!(out, "no components identified")?;
+    }
+    Ok(Outcome::Pass)
+}
+
+/// The CycloneDX 1.6 VEX document of `matches` and `not` for `report`'s target.
+fn vex(
+    report: &Report,
+    matches: &[fwgate_scan::components::advisory::Match],
+    not: &[fwgate_scan::components::advisory::NotAffected],
+) -> Result<serde_json::Value> {
+    use serde_json::json;
+    let refs = |purl: &str| -> Vec<serde_json::Value> {
+        report
+            .components
+            .iter()
+            .filter(|c| c.purl == purl)
+            .map(|c| json!({"ref": sbom::bom_ref(c)}))
+            .collect()
+    };
+    let mut vulns = Vec::new();
+    for m in matches {
+        let mut v = json!({
+            "id": m.id,
+            "source": {"name": "OSV"},
+            "ratings": [{"severity": m.severity.to_string()}],
+            "description": m.summary,
+            "affects": refs(&m.purl),
+            "analysis": {
+                "state": "in_triage",
+                "detail": format!("{} ({:?}): {}", m.reason, m.certainty, m.evidence.iter().map(|e| format!("{}+{:#x} {}", e.file, e.offset, e.matched)).collect::<Vec<_>>().join("; ")),
+            },
+        });
+        if let Some(vector) = &m.cvss {
+            v["ratings"][0]["vector"] = json!(vector);
+            v["ratings"][0]["method"] = json!(if vector.starts_with("CVSS:3.0") {
+                "CVSSv3"
+            } else {
+                "CVSSv31"
+            });
+        }
+        if let Some(f) = &m.fixed {
+            v["recommendation"] = json!(format!("upgrade {} to {f} or later", m.component));
+        }
+        if !m.aliases.is_empty() {
+            v["references"] = json!(m
+                .aliases
+                .iter()
+                .map(|a| json!({"id": a, "source": {"name": "alias"}}))
+                .collect::<Vec<_>>());
+        }
+        vulns.push(v);
+    }
+    for n in not {
+        let mut analysis = json!({"state": if n.state == "resolved" { "resolved" } else { "not_affected" }, "detail": n.reason});
+        if n.state == "code_not_present" {
+            analysis["justification"] = json!("code_not_present");
+        }
+        vulns.push(json!({
+            "id": n.id,
+            "source": {"name": "OSV"},
+            "affects": refs(&n.purl),
+            "analysis": analysis,
+        }));
+    }
+    let mut serial = [0u8; 16];
+    getrandom::getrandom(&mut serial).context("reading randomness for the serial number")?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": uuid(serial, 4),
+        "version": 1,
+        "metadata": {
+            "timestamp": now.replace_nanosecond(0).unwrap_or(now).format(&time::format_description::well_known::Rfc3339)?,
+            "tools": {"components": [{"type": "application", "name": report.tool.name, "version": report.tool.version}]},
+            "component": {"type": "firmware", "bom-ref": "image", "name": report.target.subject.name},
+        },
+        "vulnerabilities": vulns,
+    }))
+}
+
+pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
+    let ruleset = super::load_rules(&a.rules)?;
+    let mut store = fwgate_scan::components::advisory::Store::default();
+    if !a.no_builtin {
+        store
+            .advisories
+            .extend(ruleset.advisories.advisories.iter().cloned());
+    }
+    for dir in &a.advisories {
+        let n = store
+            .add_dir(dir)
+            .map_err(|e| anyhow::anyhow!("advisories: {e}"))?;
+        eprintln!("fwgate: {n} advisories from {}", dir.display());
+    }
+    let (report, _guard) = super::scan::scan_target(&a.target, None, &ruleset, a.limits.limits())?;
+    problems_to_stderr(&report);
+    let (matches, not) = store.check(&report.components);
+    if let Some(path) = &a.output {
+        let mut bytes = serde_json::to_vec_pretty(&vex(&report, &matches, &not)?)?;
+        bytes.push(b'\n');
+        super::write_atomic(path, &bytes)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"matches": matches, "not_affected": not}),
+        )?;
+        writeln!(out)?;
+    } else {
+        for m in &matches {
+            writeln!(
+                out,
+                "{:<8} {:<16} {} {} ({:?}){}",
+                m.severity.to_string(),
+                m.id,
+                m.component,
+                m.version,
+                m.certainty,
+                m.fixed
+                    .as_deref()
+                    .map(|f| format!(", fixed in {f}"))
+                    .unwrap_or_default()
+            )?;
+            writeln!(out, "    {}", m.summary)?;
+            writeln!(out, "    {}", m.reason)?;
+            for e in &m.evidence {
+                writeln!(
+                    out,
+                    "    evidence {}+{:#x}: {}",
+                    e.file, e.offset, e.matched
+                )?;
+            }
+        }
+        for n in &not {
+            writeln!(out, "not affected  {} {}: {}", n.id, n.purl, n.reason)?;
+        }
+        let unknown: Vec<&str> = report
+            .components
+            .iter()
+            .filter(|c| c.version.is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        writeln!(
+            out,
+            "{} match(es) in {} component(s) against {} advisories{}",
+            matches.len(),
+            report.components.len(),
+            store.advisories.len(),
+            if unknown.is_empty() {
+                String::new()
+            } else {
+                format!("; not checkable, version unknown: {}", unknown.join(", "))
+            }
+        )?;
+    }
+    let failing = matches.iter().filter(|m| m.severity >= a.fail_on).count();
+    if failing > 0 {
+        eprintln!("fwgate: {failing} match(es) at or above {}", a.fail_on);
+        return Ok(Outcome::PolicyFailed);
+    }
+    Ok(Outcome::Pass)
+}

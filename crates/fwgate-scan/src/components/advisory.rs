@@ -1,0 +1,553 @@
+//! Offline vulnerability matching: identified components against OSV advisories.
+//!
+//! Identity first: an advisory's affected package is matched by purl (type, namespace and
+//! name), and only without a purl by its CPE vendor and product. Versions are compared in
+//! the order of the package's ecosystem ([`version::Order`]): Debian's for `pkg:deb`, the
+//! upstream order otherwise. A distribution build (a dpkg package, or a banner that names a
+//! Debian revision) is decided by the advisory's entry for that distribution when there is
+//! one, since distributions backport fixes; without one, an upstream range that covers it
+//! is reported as *possible*. BusyBox advisories that name applets match only when one of
+//! them is compiled in; kernel matches are *possible*: the configuration is unknown.
+
+use std::cmp::Ordering;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::version::{self, Order};
+use super::{purl_base, Component, Evidence, Source};
+use crate::Severity;
+
+/// One OSV record, the fields fwgate reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Osv {
+    /// Id.
+    pub id: String,
+    /// Other ids (CVE, GHSA, DSA).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// One line.
+    #[serde(default)]
+    pub summary: String,
+    /// Withdrawn advisories never match.
+    #[serde(default)]
+    pub withdrawn: Option<String>,
+    /// CVSS vectors.
+    #[serde(default)]
+    pub severity: Vec<OsvSeverity>,
+    /// What is affected.
+    #[serde(default)]
+    pub affected: Vec<Affected>,
+    /// `severity` (GHSA style) and `cpes`.
+    #[serde(default)]
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// A severity entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OsvSeverity {
+    /// `CVSS_V3`, `CVSS_V4`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The vector.
+    pub score: String,
+}
+
+/// An affected package.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Affected {
+    /// The package.
+    #[serde(default)]
+    pub package: Option<Package>,
+    /// Version ranges.
+    #[serde(default)]
+    pub ranges: Vec<Range>,
+    /// Explicit versions.
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// `applets` for BusyBox.
+    #[serde(default)]
+    pub ecosystem_specific: Option<serde_json::Value>,
+    /// `cpes` for a CPE fallback.
+    #[serde(default)]
+    pub database_specific: Option<serde_json::Value>,
+}
+
+/// An OSV package.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Package {
+    /// Ecosystem.
+    #[serde(default)]
+    pub ecosystem: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// purl.
+    #[serde(default)]
+    pub purl: Option<String>,
+}
+
+/// A range.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Range {
+    /// `SEMVER`, `ECOSYSTEM` or `GIT` (not evaluated: commits are not in an image).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Events.
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+/// A range event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Event {
+    #[serde(default)]
+    introduced: Option<String>,
+    #[serde(default)]
+    fixed: Option<String>,
+    #[serde(default)]
+    last_affected: Option<String>,
+}
+
+/// An advisory store: curated and imported OSV records.
+#[derive(Debug, Default)]
+pub struct Store {
+    /// The records.
+    pub advisories: Vec<Osv>,
+}
+
+/// How sure a match is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Certainty {
+    /// The version is in an affected range of the component's own package.
+    Affected,
+    /// In range, but something the image does not tell decides (kernel configuration, a
+    /// distribution's backport).
+    Possible,
+}
+
+/// A component affected by an advisory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Match {
+    /// Advisory id.
+    pub id: String,
+    /// Aliases.
+    pub aliases: Vec<String>,
+    /// Summary.
+    pub summary: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The CVSS vector, when the advisory gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<String>,
+    /// The first fixed version after the component's, in the deciding package's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<String>,
+    /// Affected or possible.
+    pub certainty: Certainty,
+    /// Why (the deciding package and range; what is uncertain).
+    pub reason: String,
+    /// The component: name, version, purl.
+    pub component: String,
+    /// Its version.
+    pub version: String,
+    /// Its purl.
+    pub purl: String,
+    /// How it was identified.
+    pub evidence: Vec<Evidence>,
+}
+
+/// An advisory that names the component but does not apply, and why (VEX
+/// `not_affected` / `resolved`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NotAffected {
+    /// Advisory id.
+    pub id: String,
+    /// Component purl.
+    pub purl: String,
+    /// Why.
+    pub reason: String,
+    /// `code_not_present` (applet) or `resolved` (a distribution's fix).
+    pub state: String,
+}
+
+impl Store {
+    /// Parses OSV JSON records (one record or an array per file).
+    pub fn add_json(&mut self, name: &str, bytes: &[u8]) -> Result<usize, String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("{name}: not OSV JSON: {e}"))?;
+        let list = match v {
+            serde_json::Value::Array(a) => a,
+            one => vec![one],
+        };
+        let mut n = 0;
+        for item in list {
+            let osv: Osv = serde_json::from_value(item)
+                .map_err(|e| format!("{name}: not an OSV record: {e}"))?;
+            if osv.id.is_empty() {
+                return Err(format!("{name}: an OSV record without an id"));
+            }
+            self.advisories.push(osv);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Loads every `*.json` under `dir`.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<usize, String> {
+        let mut n = 0;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "json") {
+                    let meta =
+                        std::fs::metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    if meta.len() > 64 << 20 {
+                        return Err(format!("{}: over 64 MiB, not an OSV record", p.display()));
+                    }
+                    let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    n += self.add_json(&p.display().to_string(), &bytes)?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Matches every component with a version; returns the matches and the advisories that
+    /// name a component but do not apply to it.
+    pub fn check(&self, components: &[Component]) -> (Vec<Match>, Vec<NotAffected>) {
+        let mut matches = Vec::new();
+        let mut not = Vec::new();
+        for c in components {
+            if c.version.is_none() {
+                continue;
+            }
+            for a in self.advisories.iter().filter(|a| a.withdrawn.is_none()) {
+                match judge(a, c) {
+                    Verdict::Affected(m) => matches.push(m),
+                    Verdict::Not(n) => not.push(n),
+                    Verdict::Unrelated => {}
+                }
+            }
+        }
+        matches.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.id.cmp(&b.id))
+                .then_with(|| a.purl.cmp(&b.purl))
+        });
+        matches.dedup_by(|a, b| a.id == b.id && a.purl == b.purl && a.evidence == b.evidence);
+        (matches, not)
+    }
+}
+
+enum Verdict {
+    Affected(Match),
+    Not(NotAffected),
+    Unrelated,
+}
+
+/// Which of the component's identities an affected entry names.
+#[derive(PartialEq)]
+enum Identity {
+    Upstream,
+    Distro,
+}
+
+fn identity(e: &Affected, c: &Component, upstream_purl: &str) -> Option<Identity> {
+    if let Some(p) = e.package.as_ref().and_then(|p| p.purl.as_deref()) {
+        let base = purl_base(p);
+        if let Some(d) = &c.distro {
+            let names = [Some(c.name.as_str()), d.source_package.as_deref()];
+            if names
+                .iter()
+                .flatten()
+                .any(|n| base == format!("pkg:deb/{}/{}", d.name, n.to_ascii_lowercase()))
+            {
+                return Some(Identity::Distro);
+            }
+        }
+        return (base == upstream_purl).then_some(Identity::Upstream);
+    }
+    // No purl: the CPE's vendor and product, as a fallback.
+    let cpes = e
+        .database_specific
+        .as_ref()
+        .and_then(|d| d.get("cpes"))
+        .and_then(|v| v.as_array())?;
+    let ours = c.cpe.as_deref()?;
+    let vp = |s: &str| s.split(':').skip(3).take(2).collect::<Vec<_>>().join(":");
+    cpes.iter()
+        .filter_map(|v| v.as_str())
+        .any(|x| vp(x) == vp(ours))
+        .then_some(Identity::Upstream)
+}
+
+/// Whether `v` is in `e`'s ranges or versions, and the fixed version that ends its range.
+fn in_range(e: &Affected, v: &str, order: Order, ignore_epoch: bool) -> Option<Option<String>> {
+    let norm = |s: &str| -> String {
+        if ignore_epoch {
+            s.split_once(':')
+                .filter(|(ep, _)| ep.bytes().all(|b| b.is_ascii_digit()))
+                .map(|(_, r)| r.to_string())
+                .unwrap_or_else(|| s.to_string())
+        } else {
+            s.to_string()
+        }
+    };
+    if e.versions.iter().any(|x| norm(x) == v) {
+        return Some(None);
+    }
+    for r in e.ranges.iter().filter(|r| r.kind != "GIT") {
+        let order = if r.kind == "SEMVER" {
+            Order::Upstream
+        } else {
+            order
+        };
+        let cmp = |a: &str, b: &str| -> Ordering {
+            if a == "0" {
+                return if b == "0" {
+                    Ordering::Equal
+                } else {
+                    Ordering::Less
+                };
+            }
+            version::compare(order, &norm(a), &norm(b))
+        };
+        let mut events: Vec<(&str, u8)> = Vec::new();
+        for ev in &r.events {
+            if let Some(x) = &ev.introduced {
+                events.push((x, 0));
+            }
+            if let Some(x) = &ev.fixed {
+                events.push((x, 1));
+            }
+            if let Some(x) = &ev.last_affected {
+                events.push((x, 2));
+            }
+        }
+        events.sort_by(|a, b| cmp(a.0, b.0).then(a.1.cmp(&b.1)));
+        let mut affected = false;
+        for (x, kind) in &events {
+            let o = if *x == "0" {
+                Ordering::Less
+            } else {
+                version::compare(order, &norm(x), v)
+            };
+            match kind {
+                0 if o != Ordering::Greater => affected = true,
+                1 if o != Ordering::Greater => affected = false,
+                2 if o == Ordering::Less => affected = false,
+                _ => {}
+            }
+        }
+        if affected {
+            let fixed = events
+                .iter()
+                .find(|(x, k)| *k == 1 && version::compare(order, &norm(x), v) == Ordering::Greater)
+                .map(|(x, _)| x.to_string());
+            return Some(fixed);
+        }
+    }
+    None
+}
+
+fn severity_of(a: &Osv) -> (Severity, Option<String>) {
+    let vector = a
+        .severity
+        .iter()
+        .find(|s| s.kind.starts_with("CVSS_V3"))
+        .map(|s| s.score.clone());
+    let named = a
+        .database_specific
+        .as_ref()
+        .and_then(|d| d.get("severity"))
+        .and_then(|s| s.as_str())
+        .map(|s| s.to_ascii_lowercase());
+    let sev = match named.as_deref() {
+        Some("critical") => Some(Severity::Critical),
+        Some("high") => Some(Severity::High),
+        Some("moderate") | Some("medium") => Some(Severity::Medium),
+        Some("low") => Some(Severity::Low),
+        _ => None,
+    };
+    let sev = sev
+        .or_else(|| vector.as_deref().and_then(cvss3_band))
+        // Unstated: a release gate assumes the worst it would still act on.
+        .unwrap_or(Severity::High);
+    (sev, vector)
+}
+
+/// The band of a CVSS v3 vector's base score.
+fn cvss3_band(vector: &str) -> Option<Severity> {
+    let base: cvss::v3::Base = vector.parse().ok()?;
+    let s = base.score().value();
+    Some(if s >= 9.0 {
+        Severity::Critical
+    } else if s >= 7.0 {
+        Severity::High
+    } else if s >= 4.0 {
+        Severity::Medium
+    } else {
+        Severity::Low
+    })
+}
+
+fn applets_of(e: &Affected) -> Vec<String> {
+    e.ecosystem_specific
+        .as_ref()
+        .and_then(|v| v.get("applets"))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn fixed_markers(e: &Affected) -> Vec<String> {
+    e.ecosystem_specific
+        .as_ref()
+        .and_then(|v| v.get("fixed_markers"))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn judge(a: &Osv, c: &Component) -> Verdict {
+    let Some(version) = c.version.as_deref() else {
+        return Verdict::Unrelated;
+    };
+    let upstream_purl = purl_base(&c.purl);
+    let upstream_purl = if c.source == Source::Dpkg {
+        // A dpkg package's own purl is its Debian one; its upstream identity is the rule's.
+        format!("pkg:generic/{}", c.name.to_ascii_lowercase())
+    } else {
+        upstream_purl
+    };
+    let upstream_version = c.upstream().unwrap_or(version);
+    let (severity, cvss) = severity_of(a);
+    let mut distro_entry = false;
+    let mut hit: Option<(Option<String>, Certainty, String)> = None;
+    // The distribution's own entry decides for its build.
+    if let Some(d) = &c.distro {
+        for e in a
+            .affected
+            .iter()
+            .filter(|e| identity(e, c, &upstream_purl) == Some(Identity::Distro))
+        {
+            distro_entry = true;
+            // A banner states no epoch: compare without the advisory's.
+            let ignore_epoch = !version::has_epoch(&d.version);
+            if let Some(fixed) = in_range(e, &d.version, Order::Debian, ignore_epoch) {
+                hit = Some((
+                    fixed,
+                    Certainty::Affected,
+                    format!(
+                        "{} {} is in the range of {}",
+                        d.name,
+                        d.version,
+                        e.package
+                            .as_ref()
+                            .map(|p| p.ecosystem.as_str())
+                            .unwrap_or("?")
+                    ),
+                ));
+            }
+        }
+        if distro_entry && hit.is_none() {
+            return Verdict::Not(NotAffected {
+                id: a.id.clone(),
+                purl: c.purl.clone(),
+                reason: format!("{} {} is fixed by the distribution", d.name, d.version),
+                state: "resolved".into(),
+            });
+        }
+    }
+    if hit.is_none() {
+        for e in a
+            .affected
+            .iter()
+            .filter(|e| identity(e, c, &upstream_purl) == Some(Identity::Upstream))
+        {
+            let Some(fixed) = in_range(e, upstream_version, Order::Upstream, false) else {
+                continue;
+            };
+            if let Some(m) = fixed_markers(e).into_iter().find(|m| c.markers.contains(m)) {
+                return Verdict::Not(NotAffected {
+                    id: a.id.clone(),
+                    purl: c.purl.clone(),
+                    reason: format!(
+                        "upstream {upstream_version} is in range, but the binary carries the fix (marker {m})"
+                    ),
+                    state: "resolved".into(),
+                });
+            }
+            let applets = applets_of(e);
+            if !applets.is_empty() && c.id == "busybox" {
+                match &c.applets {
+                    Some(have) if !applets.iter().any(|x| have.contains(x)) => {
+                        return Verdict::Not(NotAffected {
+                            id: a.id.clone(),
+                            purl: c.purl.clone(),
+                            reason: format!(
+                                "the affected applet(s) {} are not compiled into this BusyBox",
+                                applets.join(", ")
+                            ),
+                            state: "code_not_present".into(),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        hit = Some((
+                            fixed,
+                            Certainty::Possible,
+                            format!("{upstream_version} is in range; the applet table could not be read to check for {}", applets.join(", ")),
+                        ));
+                        break;
+                    }
+                }
+            }
+            let (certainty, reason) = if c.id == "linux" {
+                (Certainty::Possible, format!("Linux {upstream_version} is in range; the kernel configuration is unknown, so whether the affected code is built in is not known"))
+            } else if let Some(d) = &c.distro {
+                (Certainty::Possible, format!("upstream {upstream_version} is in range; this is a {} build ({}) and the store has no {} entry for it: the fix may be backported", d.name, d.version, d.name))
+            } else {
+                (
+                    Certainty::Affected,
+                    format!("{upstream_version} is in the affected range"),
+                )
+            };
+            hit = Some((fixed, certainty, reason));
+            break;
+        }
+    }
+    match hit {
+        Some((fixed, certainty, reason)) => Verdict::Affected(Match {
+            id: a.id.clone(),
+            aliases: a.aliases.clone(),
+            summary: a.summary.clone(),
+            severity,
+            cvss,
+            fixed,
+            certainty,
+            reason,
+            component: c.name.clone(),
+            version: version.to_string(),
+            purl: c.purl.clone(),
+            evidence: c.evidence.clone(),
+        }),
+        None => Verdict::Unrelated,
+    }
+}
