@@ -49,6 +49,7 @@ const SPDX_IDS: &[&str] = &[
     "curl",
     "MPL-2.0",
     "X11",
+    "SSH-OpenSSH",
 ];
 
 fn licenses(list: &[String]) -> Value {
