@@ -344,3 +344,109 @@ fn package_databases_state_versions_and_advisories_match_them() {
     assert!(!ids.contains(&"CVE-2016-7406"), "fixed in 2016.74: {ids:?}");
     assert_eq!(o.status.code(), Some(1));
 }
+
+fn product_release(dir: &Path, name: &str, packages: &str) -> PathBuf {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("usr/lib/opkg")).unwrap();
+    std::fs::write(root.join("usr/lib/opkg/status"), packages).unwrap();
+    // A release image made by the real tool, when it is here.
+    match peer("mksquashfs") {
+        Some(mksquashfs) => {
+            let img = dir.join(format!("{name}.sqfs"));
+            let o = run(Command::new(mksquashfs).arg(&root).arg(&img).args([
+                "-noappend",
+                "-all-root",
+                "-quiet",
+                "-no-progress",
+            ]));
+            assert!(o.status.success());
+            img
+        }
+        None => root,
+    }
+}
+
+#[test]
+fn diff_and_recheck_across_two_releases_of_a_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = product_release(
+        dir.path(),
+        "acme-1.0",
+        "Package: dropbear\nVersion: 2020.81-2\nStatus: install user installed\n\nPackage: dnsmasq\nVersion: 2.80-1\nStatus: install user installed\n",
+    );
+    let v2 = product_release(
+        dir.path(),
+        "acme-1.1",
+        "Package: dropbear\nVersion: 2022.82-1\nStatus: install user installed\n\nPackage: dnsmasq\nVersion: 2.80-1\nStatus: install user installed\n\nPackage: miniupnpd\nVersion: 2.3.3-1\nStatus: install user installed\n",
+    );
+    let o = run(fwgate().args(["diff", "--json"]).arg(&v1).arg(&v2));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        d["components"]["added"],
+        serde_json::json!(["miniupnpd 2.3.3-1"])
+    );
+    assert_eq!(
+        d["components"]["changed"],
+        serde_json::json!(["dropbear 2020.81-2 -> 2022.82-1"])
+    );
+    let fixed = d["vulnerabilities"]["fixed"].as_array().unwrap();
+    assert!(
+        fixed
+            .iter()
+            .any(|v| v.as_str().unwrap().starts_with("CVE-2021-36369 ")),
+        "{d:#}"
+    );
+    // dnsmasq 2.80 is affected in both releases (DNSpooq): neither new nor fixed.
+    assert!(!fixed
+        .iter()
+        .any(|v| v.as_str().unwrap().starts_with("CVE-2020-25681")));
+
+    // The released SBOMs, rechecked when a new advisory appears.
+    let sboms = dir.path().join("sboms");
+    std::fs::create_dir(&sboms).unwrap();
+    for (img, name) in [(&v1, "acme-1.0.cdx.json"), (&v2, "acme-1.1.cdx.json")] {
+        let o = run(fwgate()
+            .args(["sbom", "--manufacturer", "Acme", "--reproducible", "-o"])
+            .arg(sboms.join(name))
+            .arg(img));
+        assert!(o.status.success());
+    }
+    let adv = dir.path().join("adv");
+    std::fs::create_dir(&adv).unwrap();
+    let recheck = |adv: &Path| {
+        run(fwgate()
+            .args(["vulns", "recheck"])
+            .arg(&sboms)
+            .arg("--advisories")
+            .arg(adv))
+    };
+    // First run: what the releases shipped with is recorded (and named).
+    let first = recheck(&adv);
+    assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
+    let again = recheck(&adv);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "nothing new: {}",
+        stdout(&again)
+    );
+    // A new advisory for dropbear before 2022.83: only release 1.1 is newly affected (1.0
+    // too, but 2020.81 is also below it: both are named).
+    write_advisory(
+        &adv,
+        "TEST-DROPBEAR-2026",
+        "pkg:generic/dropbear",
+        "2022.83",
+        None,
+    );
+    let third = recheck(&adv);
+    assert_eq!(third.status.code(), Some(1));
+    let text = stdout(&third);
+    assert!(
+        text.contains("acme-1.1") && text.contains("TEST-DROPBEAR-2026"),
+        "{text}"
+    );
+    assert_eq!(text.matches("NEWLY AFFECTED").count(), 2, "{text}");
+    assert_eq!(recheck(&adv).status.code(), Some(0));
+}

@@ -70,13 +70,61 @@ pub enum Command {
     /// built into fwgate, plus --advisories DIR): print the matches, write them as a
     /// CycloneDX 1.6 VEX document with -o, exit 1 on a match at or above --fail-on.
     Vulns(VulnsArgs),
+    /// Compare two releases (images, directories or `scan --format json` reports):
+    /// components added, removed and changed, findings new and fixed, and the curated
+    /// advisories' matches new and fixed — the remediation record between releases.
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier release: an image, a directory or an fwgate JSON report.
+    pub old: PathBuf,
+    /// The later release.
+    pub new: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VulnsCommand {
+    /// Re-match the SBOMs of released images against updated advisories and name the
+    /// releases newly affected (exit 1 when there is one: for a scheduled CI job).
+    Recheck(RecheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecheckArgs {
+    /// Directory of released images' SBOMs (`fwgate sbom` output, `*.json`).
+    pub sboms: PathBuf,
+    /// The updated advisories: a directory of OSV JSON files. Repeat for more.
+    #[arg(long, value_name = "DIR")]
+    pub advisories: Vec<PathBuf>,
+    /// Use only the --advisories directories, not the curated set built into fwgate.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// What earlier rechecks found (default: SBOMS/.fwgate-recheck.json); updated after
+    /// each run, so a release is named once per new advisory.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Fail only for new matches at or above this severity.
+    #[arg(long, default_value = "low", value_name = "SEVERITY")]
+    pub fail_on: Severity,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct VulnsArgs {
+    #[command(subcommand)]
+    pub command: Option<VulnsCommand>,
     /// A firmware image, or a directory holding an extracted file system.
-    #[arg(value_name = "IMAGE_OR_DIR")]
-    pub target: PathBuf,
+    #[arg(value_name = "IMAGE_OR_DIR", required = true)]
+    pub target: Option<PathBuf>,
     /// More OSV records: a directory of OSV JSON files (an osv.dev export, unpacked).
     /// Repeat for more.
     #[arg(long, value_name = "DIR")]

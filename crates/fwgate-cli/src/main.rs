@@ -57,7 +57,11 @@ fn main() -> ExitCode {
         Command::Formats => cmd::unpack::formats(),
         Command::Sbom(a) => cmd::sbom::sbom(a),
         Command::Components(a) => cmd::sbom::components(a),
-        Command::Vulns(a) => cmd::sbom::vulns(a),
+        Command::Vulns(a) => match a.command {
+            Some(args::VulnsCommand::Recheck(r)) => cmd::sbom::recheck(r),
+            None => cmd::sbom::vulns(a),
+        },
+        Command::Diff(a) => cmd::sbom::diff(a),
     };
     match result {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,

@@ -269,7 +269,11 @@ pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
             .map_err(|e| anyhow::anyhow!("advisories: {e}"))?;
         eprintln!("fwgate: {n} advisories from {}", dir.display());
     }
-    let (report, _guard) = super::scan::scan_target(&a.target, None, &ruleset, a.limits.limits())?;
+    let target = a
+        .target
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("vulns needs an image or a directory"))?;
+    let (report, _guard) = super::scan::scan_target(target, None, &ruleset, a.limits.limits())?;
     problems_to_stderr(&report);
     let (matches, not) = store.check(&report.components);
     if let Some(path) = &a.output {
@@ -335,6 +339,229 @@ pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
     if failing > 0 {
         eprintln!("fwgate: {failing} match(es) at or above {}", a.fail_on);
         return Ok(Outcome::PolicyFailed);
+    }
+    Ok(Outcome::Pass)
+}
+
+fn store_with(
+    ruleset: &fwgate_scan::RuleSet,
+    dirs: &[std::path::PathBuf],
+    builtin: bool,
+) -> Result<fwgate_scan::components::advisory::Store> {
+    let mut store = fwgate_scan::components::advisory::Store::default();
+    if builtin {
+        store
+            .advisories
+            .extend(ruleset.advisories.advisories.iter().cloned());
+    }
+    for dir in dirs {
+        let n = store
+            .add_dir(dir)
+            .map_err(|e| anyhow::anyhow!("advisories: {e}"))?;
+        eprintln!("fwgate: {n} advisories from {}", dir.display());
+    }
+    Ok(store)
+}
+
+pub fn recheck(a: crate::args::RecheckArgs) -> Result<Outcome> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let ruleset = fwgate_scan::RuleSet::embedded().context("loading built-in rules")?;
+    let store = store_with(&ruleset, &a.advisories, !a.no_builtin)?;
+    let state_path = a
+        .state
+        .clone()
+        .unwrap_or_else(|| a.sboms.join(".fwgate-recheck.json"));
+    let mut known: BTreeMap<String, BTreeSet<String>> = match std::fs::read(&state_path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .with_context(|| format!("{}: not a recheck state file", state_path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e).with_context(|| format!("{}", state_path.display())),
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(&a.sboms)
+        .with_context(|| format!("{}", a.sboms.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && p != &state_path)
+        .collect();
+    paths.sort();
+    let mut out = std::io::stdout().lock();
+    let (mut releases, mut newly) = (0, 0);
+    for p in paths {
+        let bytes = std::fs::read(&p).with_context(|| format!("{}", p.display()))?;
+        let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            eprintln!("fwgate: {}: not JSON, skipped", p.display());
+            continue;
+        };
+        if doc.get("vulnerabilities").is_some() {
+            continue; // a VEX document, not an SBOM
+        }
+        let Some(components) = sbom::read_components(&doc) else {
+            eprintln!("fwgate: {}: not a CycloneDX SBOM, skipped", p.display());
+            continue;
+        };
+        releases += 1;
+        let image = &doc["metadata"]["component"];
+        let release = format!(
+            "{} {}",
+            image["name"].as_str().unwrap_or("?"),
+            image["version"].as_str().unwrap_or("?")
+        );
+        let key = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (matches, _) = store.check(&components);
+        let seen = known.entry(key).or_default();
+        for m in &matches {
+            if seen.insert(format!("{}|{}", m.id, m.purl)) && m.severity >= a.fail_on {
+                newly += 1;
+                writeln!(
+                    out,
+                    "NEWLY AFFECTED  {release} ({}): {} {} {} ({:?}){}: {}",
+                    p.display(),
+                    m.id,
+                    m.component,
+                    m.version,
+                    m.certainty,
+                    m.fixed
+                        .as_deref()
+                        .map(|f| format!(", fixed in {f}"))
+                        .unwrap_or_default(),
+                    m.summary
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{releases} release(s) rechecked against {} advisories: {newly} new match(es)",
+        store.advisories.len()
+    )?;
+    let mut bytes = serde_json::to_vec_pretty(&known)?;
+    bytes.push(b'\n');
+    super::write_atomic(&state_path, &bytes)?;
+    Ok(if newly > 0 {
+        Outcome::PolicyFailed
+    } else {
+        Outcome::Pass
+    })
+}
+
+/// A report from an image, a directory or a JSON report file.
+fn report_of(
+    path: &std::path::Path,
+    ruleset: &fwgate_scan::RuleSet,
+    limits: &crate::args::LimitArgs,
+) -> Result<(Report, Option<tempfile::TempDir>)> {
+    if path.is_file() {
+        if let Ok(bytes) = std::fs::read(path) {
+            if bytes.first() == Some(&b'{') {
+                let r: Report = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{}: not an fwgate JSON report", path.display()))?;
+                return Ok((r, None));
+            }
+        }
+    }
+    super::scan::scan_target(path, None, ruleset, limits.limits())
+}
+
+pub fn diff(a: crate::args::DiffArgs) -> Result<Outcome> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let ruleset = super::load_rules(&a.rules)?;
+    let (old, _g1) = report_of(&a.old, &ruleset, &a.limits)?;
+    let (new, _g2) = report_of(&a.new, &ruleset, &a.limits)?;
+    let versions = |r: &Report| -> BTreeMap<String, BTreeSet<String>> {
+        let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for c in &r.components {
+            m.entry(c.name.clone())
+                .or_default()
+                .insert(c.version.clone().unwrap_or_else(|| "(unknown)".into()));
+        }
+        m
+    };
+    let (vo, vn) = (versions(&old), versions(&new));
+    let join = |s: &BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    let mut changed = Vec::new();
+    for (name, v) in &vn {
+        match vo.get(name) {
+            None => added.push(format!("{name} {}", join(v))),
+            Some(o) if o != v => changed.push(format!("{name} {} -> {}", join(o), join(v))),
+            _ => {}
+        }
+    }
+    for (name, v) in &vo {
+        if !vn.contains_key(name) {
+            removed.push(format!("{name} {}", join(v)));
+        }
+    }
+    let fp = |r: &Report| -> BTreeMap<String, String> {
+        r.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.fingerprint.clone(),
+                    format!("{} {} {}", f.rule_id, f.location.inner_path, f.message),
+                )
+            })
+            .collect()
+    };
+    let (fo, fnew) = (fp(&old), fp(&new));
+    let new_findings: Vec<&String> = fnew
+        .iter()
+        .filter(|(k, _)| !fo.contains_key(*k))
+        .map(|(_, v)| v)
+        .collect();
+    let fixed_findings: Vec<&String> = fo
+        .iter()
+        .filter(|(k, _)| !fnew.contains_key(*k))
+        .map(|(_, v)| v)
+        .collect();
+    let ids = |r: &Report| -> BTreeSet<String> {
+        ruleset
+            .advisories
+            .check(&r.components)
+            .0
+            .iter()
+            .map(|m| format!("{} in {} {}", m.id, m.component, m.version))
+            .collect()
+    };
+    let (mo, mn) = (ids(&old), ids(&new));
+    let new_vulns: Vec<&String> = mn.difference(&mo).collect();
+    let fixed_vulns: Vec<&String> = mo.difference(&mn).collect();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({
+                "old": old.target.subject, "new": new.target.subject,
+                "components": {"added": added, "removed": removed, "changed": changed},
+                "findings": {"new": new_findings, "fixed": fixed_findings},
+                "vulnerabilities": {"new": new_vulns, "fixed": fixed_vulns},
+            }),
+        )?;
+        writeln!(out)?;
+        return Ok(Outcome::Pass);
+    }
+    writeln!(
+        out,
+        "{} -> {}",
+        old.target.subject.name, new.target.subject.name
+    )?;
+    for (title, list) in [
+        ("components added", added.iter().collect::<Vec<_>>()),
+        ("components removed", removed.iter().collect()),
+        ("components changed", changed.iter().collect()),
+        ("findings new", new_findings),
+        ("findings fixed", fixed_findings),
+        ("vulnerabilities new", new_vulns),
+        ("vulnerabilities fixed", fixed_vulns),
+    ] {
+        writeln!(out, "{title} ({}):", list.len())?;
+        for l in list {
+            writeln!(out, "  {l}")?;
+        }
     }
     Ok(Outcome::Pass)
 }

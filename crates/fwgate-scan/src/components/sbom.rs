@@ -173,6 +173,10 @@ fn component(c: &Component) -> Value {
     if let Some(applets) = &c.applets {
         props.push(prop("fwgate:busybox:applets", applets.join(",")));
     }
+    for m in &c.markers {
+        props.push(prop("fwgate:marker", m.clone()));
+    }
+    props.push(prop("fwgate:id", c.id.clone()));
     o.insert("properties".into(), Value::Array(props));
     let technique = match c.source {
         Source::Binary => "binary-analysis",
@@ -279,4 +283,84 @@ pub fn document(report: &Report, opts: &SbomOptions) -> Value {
         }
     }
     doc
+}
+
+/// The components of an SBOM this module wrote, read back for re-matching (`vulns
+/// recheck`): identity, version, distribution build, applets and markers. `None` when the
+/// document is not a CycloneDX SBOM.
+pub fn read_components(doc: &Value) -> Option<Vec<Component>> {
+    if doc.get("bomFormat")?.as_str()? != "CycloneDX" {
+        return None;
+    }
+    let list = doc.get("components")?.as_array()?;
+    let mut out = Vec::new();
+    for c in list {
+        let props: Vec<(&str, &str)> = c
+            .get("properties")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| Some((p.get("name")?.as_str()?, p.get("value")?.as_str()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let get = |n: &str| {
+            props
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        };
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let version = c.get("version").and_then(Value::as_str).map(String::from);
+        let source = match get("fwgate:source").as_deref() {
+            Some("dpkg") => Source::Dpkg,
+            Some("opkg") => Source::Opkg,
+            _ => Source::Binary,
+        };
+        let upstream_version = match source {
+            Source::Binary => None,
+            _ => version
+                .as_deref()
+                .map(|v| super::version::upstream_of_package(v).to_string()),
+        };
+        let distro = get("fwgate:distro").and_then(|d| {
+            let (n, v) = d.split_once(' ')?;
+            Some(super::Distro {
+                name: n.to_string(),
+                source_package: None,
+                version: v.to_string(),
+            })
+        });
+        out.push(Component {
+            id: get("fwgate:id").unwrap_or_else(|| name.clone()),
+            name,
+            version,
+            upstream_version,
+            distro,
+            purl: c
+                .get("purl")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            cpe: c.get("cpe").and_then(Value::as_str).map(String::from),
+            supplier: None,
+            licenses: Vec::new(),
+            source,
+            files: Vec::new(),
+            evidence: Vec::new(),
+            applets: get("fwgate:busybox:applets")
+                .map(|a| a.split(',').map(String::from).collect()),
+            root: String::new(),
+            markers: props
+                .iter()
+                .filter(|(k, _)| *k == "fwgate:marker")
+                .map(|(_, v)| v.to_string())
+                .collect(),
+        });
+    }
+    Some(out)
 }
