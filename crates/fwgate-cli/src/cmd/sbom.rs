@@ -257,18 +257,7 @@ fn vex(
 
 pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
     let ruleset = super::load_rules(&a.rules)?;
-    let mut store = fwgate_scan::components::advisory::Store::default();
-    if !a.no_builtin {
-        store
-            .advisories
-            .extend(ruleset.advisories.advisories.iter().cloned());
-    }
-    for dir in &a.advisories {
-        let n = store
-            .add_dir(dir)
-            .map_err(|e| anyhow::anyhow!("advisories: {e}"))?;
-        eprintln!("fwgate: {n} advisories from {}", dir.display());
-    }
+    let store = store_with(&ruleset, &a.advisories, !a.no_builtin)?;
     let target = a
         .target
         .as_deref()

@@ -340,29 +340,7 @@ impl Identifiers {
             });
         }
         rules.sort_by(|a, b| a.rule.id.cmp(&b.rule.id));
-        let mut patterns = Vec::new();
-        let mut index = Vec::new();
-        for (i, c) in rules.iter().enumerate() {
-            for (j, p) in c.rule.version.iter().enumerate() {
-                patterns.push(p.clone());
-                index.push((i, PatternKind::Version, j));
-            }
-            for (j, p) in c.rule.presence.iter().enumerate() {
-                patterns.push(p.clone());
-                index.push((i, PatternKind::Presence, j));
-            }
-        }
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                regex::bytes::RegexSetBuilder::new(&patterns)
-                    .unicode(false)
-                    .size_limit(16 << 20)
-                    .build()
-                    .map_err(|e| ("components/".to_string(), e.to_string()))?,
-            )
-        };
+        let (prefilter, index) = prefilter(&rules).map_err(|e| ("components/".to_string(), e))?;
         Ok(Identifiers {
             rules,
             prefilter,
@@ -529,18 +507,19 @@ impl Identifiers {
                 let path = t.path.clone().unwrap_or_else(|| default_path(&c.rule));
                 let mut node = test_node(&path);
                 node.size = t.content.len() as u64;
+                let rules = vec![Compiled {
+                    rule: c.rule.clone(),
+                    paths: c.paths.clone(),
+                    version: c.version.clone(),
+                    presence: c.presence.clone(),
+                    markers: c.markers.clone(),
+                }];
+                let (prefilter, index) = prefilter(&rules)?;
                 let one = Identifiers {
-                    rules: vec![Compiled {
-                        rule: c.rule.clone(),
-                        paths: c.paths.clone(),
-                        version: c.version.clone(),
-                        presence: c.presence.clone(),
-                        markers: c.markers.clone(),
-                    }],
-                    prefilter: None,
-                    index: Vec::new(),
+                    rules,
+                    prefilter,
+                    index,
                 };
-                let one = one.with_prefilter();
                 // Test content stands for an ELF file's strings: the ELF filter is lifted.
                 let mut content = t.content.as_bytes().to_vec();
                 if c.rule.elf_only && !content.starts_with(b"\x7fELF") {
@@ -578,31 +557,6 @@ impl Identifiers {
             }
         }
         Ok(n)
-    }
-
-    fn with_prefilter(self) -> Identifiers {
-        let mut patterns = Vec::new();
-        let mut index = Vec::new();
-        for (i, c) in self.rules.iter().enumerate() {
-            for (j, p) in c.rule.version.iter().enumerate() {
-                patterns.push(p.clone());
-                index.push((i, PatternKind::Version, j));
-            }
-            for (j, p) in c.rule.presence.iter().enumerate() {
-                patterns.push(p.clone());
-                index.push((i, PatternKind::Presence, j));
-            }
-        }
-        let prefilter = regex::bytes::RegexSetBuilder::new(&patterns)
-            .unicode(false)
-            .build()
-            .ok()
-            .filter(|_| !patterns.is_empty());
-        Identifiers {
-            rules: self.rules,
-            prefilter,
-            index,
-        }
     }
 
     /// Turns what the files said into the image's components: package databases first
@@ -780,6 +734,33 @@ impl Identifiers {
             markers: Vec::new(),
         }
     }
+}
+
+/// Every version and presence pattern of `rules` in one set, with each pattern's place.
+type Prefilter = (Option<RegexSet>, Vec<(usize, PatternKind, usize)>);
+
+fn prefilter(rules: &[Compiled]) -> Result<Prefilter, String> {
+    let mut patterns = Vec::new();
+    let mut index = Vec::new();
+    for (i, c) in rules.iter().enumerate() {
+        for (j, p) in c.rule.version.iter().enumerate() {
+            patterns.push(p.clone());
+            index.push((i, PatternKind::Version, j));
+        }
+        for (j, p) in c.rule.presence.iter().enumerate() {
+            patterns.push(p.clone());
+            index.push((i, PatternKind::Presence, j));
+        }
+    }
+    if patterns.is_empty() {
+        return Ok((None, index));
+    }
+    let set = regex::bytes::RegexSetBuilder::new(&patterns)
+        .unicode(false)
+        .size_limit(16 << 20)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((Some(set), index))
 }
 
 /// Folds together what is one component seen twice: a file whose version could not be read
