@@ -13,7 +13,7 @@ mod packages;
 pub mod sbom;
 pub mod version;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use globset::{GlobSet, GlobSetBuilder};
 use regex::bytes::{Regex, RegexSet};
@@ -576,37 +576,40 @@ impl Identifiers {
                 idents.push((root.clone(), i));
             }
         }
+        // (file system, identifier) → its packages; (file system, identifier, version) → the
+        // component a binary joins. Maps, so that an image with many identifications stays
+        // linear.
+        let mut packages: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (k, p) in components.iter().enumerate() {
+            packages
+                .entry((p.root.clone(), p.id.clone()))
+                .or_default()
+                .push(k);
+        }
+        let mut binaries: HashMap<(String, String, Option<String>), usize> = HashMap::new();
         for (root, i) in idents {
             let c = &self.rules[i.rule].rule;
             // The package this file belongs to: same identifier and file system, and a
             // version that agrees (or none read from the file).
-            if let Some(p) = components.iter_mut().find(|p| {
-                p.source != Source::Binary
-                    && p.root == root
-                    && p.id == c.id
-                    && i.version.as_deref().is_none_or(|v| Some(v) == p.upstream())
-            }) {
+            let package = packages
+                .get(&(root.clone(), c.id.clone()))
+                .and_then(|list| {
+                    list.iter().copied().find(|&k| {
+                        i.version
+                            .as_deref()
+                            .is_none_or(|v| Some(v) == components[k].upstream())
+                    })
+                });
+            let known = package.or_else(|| {
+                binaries
+                    .get(&(root.clone(), c.id.clone(), i.version.clone()))
+                    .copied()
+            });
+            if let Some(k) = known {
+                let p = &mut components[k];
                 p.evidence.push(i.evidence);
                 p.markers.extend(i.markers);
-                if !p.files.iter().any(|f| f.path == i.file.path) {
-                    p.files.push(i.file);
-                }
-                if p.applets.is_none() {
-                    p.applets = i.applets;
-                }
-                continue;
-            }
-            if let Some(p) = components.iter_mut().find(|p| {
-                p.source == Source::Binary
-                    && p.root == root
-                    && p.id == c.id
-                    && p.version == i.version
-            }) {
-                p.evidence.push(i.evidence);
-                p.markers.extend(i.markers);
-                if !p.files.iter().any(|f| f.path == i.file.path) {
-                    p.files.push(i.file);
-                }
+                p.files.push(i.file);
                 if p.applets.is_none() {
                     p.applets = i.applets;
                 }
@@ -619,6 +622,10 @@ impl Identifiers {
                     version: format!("{v}-{rev}"),
                 })
             });
+            binaries.insert(
+                (root.clone(), c.id.clone(), i.version.clone()),
+                components.len(),
+            );
             components.push(Component {
                 id: c.id.clone(),
                 name: c.name.clone(),
@@ -769,52 +776,80 @@ fn prefilter(rules: &[Compiled]) -> Result<Prefilter, String> {
 /// the file's own marker is kept), and the same component and version found again in a
 /// container nested in the first (a kernel and its decompressed payload).
 fn merge_siblings(components: &mut Vec<Component>) {
-    let mut i = 0;
-    while i < components.len() {
-        let c = &components[i];
-        let target = if c.source != Source::Binary {
-            None
-        } else if c.version.is_none() {
-            let same: Vec<usize> = (0..components.len())
-                .filter(|&j| {
-                    j != i
-                        && components[j].id == c.id
-                        && components[j].root == c.root
-                        && components[j].version.is_some()
-                })
-                .collect();
-            let versions: std::collections::BTreeSet<_> =
-                same.iter().map(|&j| &components[j].version).collect();
-            (versions.len() == 1).then(|| same[0])
-        } else {
-            (0..components.len()).find(|&j| {
-                j != i
-                    && components[j].id == c.id
-                    && components[j].version == c.version
-                    && components[j].source == Source::Binary
-                    && c.root.starts_with(&format!("{}/", components[j].root))
-            })
-        };
-        match target {
-            Some(j) => {
-                let c = components.remove(i);
-                let j = if j > i { j - 1 } else { j };
-                let t = &mut components[j];
-                t.evidence.extend(c.evidence);
-                t.markers.extend(c.markers);
-                for f in c.files {
-                    if !t.files.iter().any(|g| g.path == f.path) {
-                        t.files.push(f);
-                    }
-                }
-                if t.applets.is_none() {
-                    t.applets = c.applets;
-                }
-                i = 0;
+    let n = components.len();
+    let mut into: Vec<Option<usize>> = vec![None; n];
+    // A file whose version could not be read, into the one version its file system holds.
+    // (identifier, file system) → components with a version, and without one.
+    type Split = (Vec<usize>, Vec<usize>);
+    let mut groups: HashMap<(&str, &str), Split> = HashMap::new();
+    for (k, c) in components.iter().enumerate() {
+        if c.source == Source::Binary {
+            let g = groups.entry((c.id.as_str(), c.root.as_str())).or_default();
+            if c.version.is_some() {
+                g.0.push(k);
+            } else {
+                g.1.push(k);
             }
-            None => i += 1,
         }
     }
+    for (known, unknown) in groups.values() {
+        if let [only] = known[..] {
+            for &u in unknown {
+                into[u] = Some(only);
+            }
+        }
+    }
+    // The same component and version in a container nested in another's: into the
+    // outermost one, found by walking up the root's path (linear in the components).
+    let mut at: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (k, c) in components.iter().enumerate() {
+        if let (Source::Binary, Some(v)) = (c.source, c.version.as_deref()) {
+            at.insert((c.id.as_str(), v, c.root.as_str()), k);
+        }
+    }
+    for (k, c) in components.iter().enumerate() {
+        let (Source::Binary, Some(v)) = (c.source, c.version.as_deref()) else {
+            continue;
+        };
+        let outer = c
+            .root
+            .match_indices('/')
+            .map(|(i, _)| &c.root[..i])
+            .find_map(|prefix| at.get(&(c.id.as_str(), v, prefix)).copied());
+        if let Some(o) = outer.filter(|&o| o != k) {
+            into[k] = Some(o);
+        }
+    }
+    // Follow chains (an unknown into a known one that is itself nested).
+    let resolve = |mut k: usize| {
+        for _ in 0..4 {
+            match into[k] {
+                Some(t) if t != k => k = t,
+                _ => break,
+            }
+        }
+        k
+    };
+    let targets: Vec<usize> = (0..n).map(resolve).collect();
+    let mut taken: Vec<Option<Component>> =
+        std::mem::take(components).into_iter().map(Some).collect();
+    for k in 0..n {
+        let t = targets[k];
+        if t == k {
+            continue;
+        }
+        let Some(c) = taken[k].take() else { continue };
+        if let Some(dst) = taken[t].as_mut() {
+            dst.evidence.extend(c.evidence);
+            dst.markers.extend(c.markers);
+            // Each file identifies a component once, so the files are distinct.
+            dst.files.extend(c.files);
+            if dst.applets.is_none() {
+                dst.applets = c.applets;
+            }
+        }
+    }
+    *components = taken.into_iter().flatten().collect();
 }
 
 fn default_path(r: &ComponentRule) -> String {
@@ -983,4 +1018,94 @@ pub fn summary(components: &[Component]) -> BTreeMap<String, usize> {
         *m.entry(c.name.clone()).or_insert(0) += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(rule: usize, version: Option<&str>, path: &str) -> Identified {
+        Identified {
+            rule,
+            version: version.map(String::from),
+            debrev: None,
+            evidence: Evidence {
+                file: format!("/{path}"),
+                offset: 0,
+                matched: String::new(),
+                method: "banner".into(),
+            },
+            applets: None,
+            markers: Vec::new(),
+            file: ComponentFile {
+                path: path.into(),
+                inner_path: format!("/{path}"),
+                size: 0,
+                sha256: String::new(),
+                sha512: String::new(),
+                executable: true,
+            },
+        }
+    }
+
+    fn identifiers() -> Identifiers {
+        let toml = br#"id = "busybox"
+name = "busybox"
+title = "BusyBox"
+supplier = "x"
+purl = "pkg:generic/busybox"
+version = ['BusyBox v(\d+\.\d+\.\d+)']
+"#;
+        Identifiers::compile(&[("components/busybox.toml".into(), toml.to_vec())]).unwrap()
+    }
+
+    #[test]
+    fn many_identifications_assemble_in_linear_time_and_merge_what_is_one() {
+        let ids = identifiers();
+        // A hostile image: 50 000 files, each naming its own version, each in its own
+        // nested container, plus unknown-version siblings. Quadratic merging would take
+        // minutes here.
+        let mut found = Vec::new();
+        for k in 0..50_000 {
+            let root = format!("squashfs@0x{k:x}");
+            found.push((
+                root.clone(),
+                FileFindings {
+                    identified: vec![ident(
+                        0,
+                        Some(&format!("1.{k}.0")),
+                        &format!("{root}/bin/busybox"),
+                    )],
+                    packages: None,
+                },
+            ));
+        }
+        // One real image: a binary with a version, its sibling without, and the same
+        // version again in a container nested inside.
+        found.push((
+            "sq@0".into(),
+            FileFindings {
+                identified: vec![
+                    ident(0, Some("1.35.0"), "sq@0/bin/busybox"),
+                    ident(0, None, "sq@0/bin/busybox-helper"),
+                ],
+                packages: None,
+            },
+        ));
+        found.push((
+            "sq@0/x/cpio@0".into(),
+            FileFindings {
+                identified: vec![ident(0, Some("1.35.0"), "sq@0/x/cpio@0/bin/busybox")],
+                packages: None,
+            },
+        ));
+        let c = ids.assemble(found);
+        assert_eq!(c.len(), 50_001);
+        let real = c
+            .iter()
+            .find(|c| c.version.as_deref() == Some("1.35.0"))
+            .unwrap();
+        assert_eq!(real.files.len(), 3, "{:?}", real.files);
+        assert!(c.iter().all(|c| c.version.is_some()));
+    }
 }
