@@ -233,19 +233,24 @@ fn scan_file(
         out.late = true;
         return out;
     }
-    let needs_content = identify || applicable.iter().any(|(r, _)| r.matcher().reads_content());
+    let rules_read = applicable.iter().any(|(r, _)| r.matcher().reads_content());
+    let needs_content = identify || rules_read;
     // Held until this file's rules are done (their analyses are of its size too).
     let _admitted = needs_content.then(|| budget.admit(node.size));
     let mut content = Vec::new();
     if needs_content {
         if node.size > MAX_SCAN_BYTES {
-            out.problems.push(problem(
-                &node.path,
-                format!(
-                    "not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit",
-                    node.size
-                ),
-            ));
+            // A check left unread fails the gate; a file only identification would read is
+            // skipped (no rule judges it).
+            if rules_read {
+                out.problems.push(problem(
+                    &node.path,
+                    format!(
+                        "not scanned: {} bytes is over the {MAX_SCAN_BYTES}-byte limit",
+                        node.size
+                    ),
+                ));
+            }
         } else {
             match std::fs::read(tree.path_of(node)) {
                 Ok(c) => {

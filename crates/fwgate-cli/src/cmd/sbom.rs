@@ -279,19 +279,7 @@ pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
         writeln!(out)?;
     } else {
         for m in &matches {
-            writeln!(
-                out,
-                "{:<8} {:<16} {} {} ({:?}){}",
-                m.severity.to_string(),
-                m.id,
-                m.component,
-                m.version,
-                m.certainty,
-                m.fixed
-                    .as_deref()
-                    .map(|f| format!(", fixed in {f}"))
-                    .unwrap_or_default()
-            )?;
+            writeln!(out, "{:<8} {}", m.severity.to_string(), one_line(m))?;
             writeln!(out, "    {}", m.summary)?;
             writeln!(out, "    {}", m.reason)?;
             for e in &m.evidence {
@@ -330,6 +318,21 @@ pub fn vulns(a: crate::args::VulnsArgs) -> Result<Outcome> {
         return Ok(Outcome::PolicyFailed);
     }
     Ok(Outcome::Pass)
+}
+
+/// `ID component version (certainty), fixed in V`.
+fn one_line(m: &fwgate_scan::components::advisory::Match) -> String {
+    format!(
+        "{:<16} {} {} ({:?}){}",
+        m.id,
+        m.component,
+        m.version,
+        m.certainty,
+        m.fixed
+            .as_deref()
+            .map(|f| format!(", fixed in {f}"))
+            .unwrap_or_default()
+    )
 }
 
 fn store_with(
@@ -406,16 +409,9 @@ pub fn recheck(a: crate::args::RecheckArgs) -> Result<Outcome> {
                 newly += 1;
                 writeln!(
                     out,
-                    "NEWLY AFFECTED  {release} ({}): {} {} {} ({:?}){}: {}",
+                    "NEWLY AFFECTED  {release} ({}): {}: {}",
                     p.display(),
-                    m.id,
-                    m.component,
-                    m.version,
-                    m.certainty,
-                    m.fixed
-                        .as_deref()
-                        .map(|f| format!(", fixed in {f}"))
-                        .unwrap_or_default(),
+                    one_line(m),
                     m.summary
                 )?;
             }
