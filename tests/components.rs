@@ -450,3 +450,230 @@ fn diff_and_recheck_across_two_releases_of_a_product() {
     assert_eq!(text.matches("NEWLY AFFECTED").count(), 2, "{text}");
     assert_eq!(recheck(&adv).status.code(), Some(0));
 }
+
+#[test]
+fn advisory_matches_are_scan_findings_that_fail_the_gate_until_triaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = product_release(
+        dir.path(),
+        "acme-2.0",
+        "Package: dropbear\nVersion: 2020.81-2\nStatus: install user installed\n\nPackage: zlib\nVersion: 1.3.1-1\nStatus: install user installed\n",
+    );
+    let sarif = dir.path().join("r.sarif");
+    let scan = |extra: &[&str]| {
+        let o = run(fwgate()
+            .arg("scan")
+            .arg(&img)
+            .args(["--format", "json"])
+            .args(extra));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (o.status.code(), r)
+    };
+    let (code, r) = scan(&[]);
+    assert_eq!(code, Some(1), "a high advisory match fails the scan");
+    let vulns: Vec<&serde_json::Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "FWG-VULN-001")
+        .collect();
+    // Dropbear's keyboard-interactive flaw (CVE-2021-36369, high) and Terrapin (medium, fixed
+    // in 2024.84) both apply to 2020.81; zlib 1.3.1 has neither of its curated advisories.
+    let mut ids: Vec<&str> = vulns
+        .iter()
+        .map(|f| f["advisory"]["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["CVE-2021-36369", "CVE-2023-48795"],
+        "{:#}",
+        r["findings"]
+    );
+    let terrapin = vulns
+        .iter()
+        .find(|f| f["advisory"]["id"] == "CVE-2023-48795")
+        .unwrap();
+    assert_eq!(terrapin["severity"], "medium");
+    let f = vulns
+        .iter()
+        .find(|f| f["advisory"]["id"] == "CVE-2021-36369")
+        .unwrap();
+    assert_eq!(f["advisory"]["id"], "CVE-2021-36369");
+    assert_eq!(f["advisory"]["fixed"], "2022.82");
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["location"]["inner_path"], "/usr/lib/opkg/status");
+    assert_eq!(f["advisory"]["evidence"][0]["method"], "opkg");
+    assert!(r["advisories"]["records"].as_u64().unwrap() >= 28);
+    // Only the scan's own threshold decides: at critical it passes.
+    assert_eq!(scan(&["--fail-on", "critical"]).0, Some(0));
+    // Triaged: a suppression with reason, owner and expiry stops it failing, and it stays
+    // in the report.
+    let supp = dir.path().join("s.toml");
+    std::fs::write(
+        &supp,
+        "[[suppress]]\nrule = \"FWG-VULN-001\"\nreason = \"keyboard-interactive auth is disabled in this build\"\nowner = \"psirt@example.com\"\nexpires = 2099-01-01\n",
+    )
+    .unwrap();
+    let (code, r) = scan(&["--suppressions", supp.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(r["findings"].as_array().unwrap().iter().any(
+        |f| f["rule_id"] == "FWG-VULN-001" && f["suppression"]["owner"] == "psirt@example.com"
+    ));
+    // SARIF carries the advisory, and GitHub's ingestion rules accept it.
+    let o = run(fwgate()
+        .arg("scan")
+        .arg(&img)
+        .args(["--format", "sarif", "-o"])
+        .arg(&sarif));
+    assert_eq!(o.status.code(), Some(1));
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let result = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ruleId"] == "FWG-VULN-001")
+        .unwrap();
+    assert_eq!(result["properties"]["advisory"]["id"], "CVE-2021-36369");
+    assert_eq!(result["level"], "error");
+    if peer("Sarif.Multitool").is_some() {
+        let o = run(Command::new("bash")
+            .arg(repo("ci/sarif-validate.sh"))
+            .arg(&sarif));
+        assert!(o.status.success(), "{}", stdout(&o));
+    }
+    // The gate fails the image for it, and names it.
+    if img.is_file() {
+        let o = run(fwgate()
+            .arg("gate")
+            .arg(&img)
+            .arg("--evidence")
+            .arg(dir.path().join("evidence")));
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stdout(&o).contains("CVE-2021-36369"), "{}", stdout(&o));
+    }
+}
+
+#[test]
+fn vulns_import_reads_an_osv_zip_export_into_a_store_the_gate_uses() {
+    let zip = match peer("zip") {
+        Some(z) => z,
+        None => return,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let img = product_release(
+        dir.path(),
+        "acme-3.0",
+        "Package: dnsmasq\nVersion: 2.89-1\nStatus: install user installed\n\nPackage: dropbear\nVersion: 2020.81-2\nStatus: install user installed\n",
+    );
+    let export = dir.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    write_advisory(
+        &export,
+        "TEST-DNSMASQ-2026",
+        "pkg:generic/dnsmasq",
+        "2.91",
+        None,
+    );
+    // The same vulnerability as a curated record, under another database's id: one finding.
+    let mut dup: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo("rules/advisories/CVE-2021-36369.json")).unwrap(),
+    )
+    .unwrap();
+    dup["id"] = "OSV-TEST-36369".into();
+    dup["aliases"] = serde_json::json!(["CVE-2021-36369"]);
+    std::fs::write(
+        export.join("OSV-TEST-36369.json"),
+        serde_json::to_vec(&dup).unwrap(),
+    )
+    .unwrap();
+    let all = dir.path().join("all.zip");
+    let o = run(Command::new(&zip)
+        .current_dir(&export)
+        .arg("-q")
+        .arg(&all)
+        .args(["TEST-DNSMASQ-2026.json", "OSV-TEST-36369.json"]));
+    assert!(o.status.success());
+    let store = dir.path().join("store");
+    let import = || {
+        run(fwgate()
+            .args(["vulns", "import", "--store"])
+            .arg(&store)
+            .arg(&all))
+    };
+    let o = import();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("2 records (2 new"), "{}", stdout(&o));
+    assert!(store.join("TEST-DNSMASQ-2026.json").is_file());
+    let o = import();
+    assert!(stdout(&o).contains("2 unchanged"), "{}", stdout(&o));
+    let log = std::fs::read_to_string(store.join("IMPORTS.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per import: {log}");
+    assert_eq!(lines[0]["records"], 2);
+    assert_eq!(lines[0]["added"], 2);
+    assert_eq!(lines[1]["unchanged"], 2);
+    assert_eq!(lines[0]["source_sha256"].as_str().unwrap().len(), 64);
+    assert!(lines[0]["imported_at"].as_str().unwrap().ends_with('Z'));
+
+    // A malformed record anywhere in an export: nothing is written, and the file is named.
+    std::fs::write(export.join("BAD.json"), br#"{"id": "../../etc/passwd"}"#).unwrap();
+    let bad = dir.path().join("bad.zip");
+    let o = run(Command::new(&zip)
+        .current_dir(&export)
+        .arg("-q")
+        .arg(&bad)
+        .args(["TEST-DNSMASQ-2026.json", "BAD.json"]));
+    assert!(o.status.success());
+    let o = run(fwgate()
+        .args(["vulns", "import", "--store"])
+        .arg(&store)
+        .arg(&bad));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("BAD.json") && err.contains("not an OSV id"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(store.join("IMPORTS.jsonl")).unwrap(),
+        log
+    );
+
+    // The scan matches against the store: the imported dnsmasq advisory, and the dropbear
+    // vulnerability once although two records name it.
+    let o = run(fwgate()
+        .arg("scan")
+        .arg(&img)
+        .args(["--format", "json", "--advisories"])
+        .arg(&store));
+    assert_eq!(o.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["advisory"]["id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["CVE-2021-36369", "CVE-2023-48795", "TEST-DNSMASQ-2026"],
+        "{:#}",
+        r["findings"]
+    );
+    // The zip export is read directly too.
+    let o = run(fwgate()
+        .args(["vulns", "--json", "--advisories"])
+        .arg(&all)
+        .arg(&img));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["id"] == "TEST-DNSMASQ-2026"));
+}

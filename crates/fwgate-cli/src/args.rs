@@ -96,13 +96,29 @@ pub enum VulnsCommand {
     /// Re-match the SBOMs of released images against updated advisories and name the
     /// releases newly affected (exit 1 when there is one: for a scheduled CI job).
     Recheck(RecheckArgs),
+    /// Add OSV records to an advisory store (plain files, one per record, and a log of every
+    /// import): zip exports as osv.dev publishes them, directories or JSON files. Every
+    /// record is checked before anything is written.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// OSV exports: zip archives (e.g. osv.dev's Debian/all.zip), directories or JSON files.
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<PathBuf>,
+    /// The store to add them to (made if absent); give it to scan, gate and vulns with
+    /// --advisories.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct RecheckArgs {
     /// Directory of released images' SBOMs (`fwgate sbom` output, `*.json`).
     pub sboms: PathBuf,
-    /// The updated advisories: a directory of OSV JSON files. Repeat for more.
+    /// The updated advisories: a store made by `fwgate vulns import`, a directory or file
+    /// of OSV JSON, or an osv.dev zip export. Repeat for more.
     #[arg(long, value_name = "DIR")]
     pub advisories: Vec<PathBuf>,
     /// Use only the --advisories directories, not the curated set built into fwgate.
@@ -125,8 +141,8 @@ pub struct VulnsArgs {
     /// A firmware image, or a directory holding an extracted file system.
     #[arg(value_name = "IMAGE_OR_DIR", required = true)]
     pub target: Option<PathBuf>,
-    /// More OSV records: a directory of OSV JSON files (an osv.dev export, unpacked).
-    /// Repeat for more.
+    /// More OSV records: a store made by `fwgate vulns import`, a directory or file of OSV
+    /// JSON, or an osv.dev zip export. Repeat for more.
     #[arg(long, value_name = "DIR")]
     pub advisories: Vec<PathBuf>,
     /// Use only the --advisories directories, not the curated set built into fwgate.
@@ -276,6 +292,11 @@ pub struct CheckArgs {
     /// An earlier fwgate JSON report: only findings not in it fail (baseline mode).
     #[arg(long, value_name = "REPORT")]
     pub baseline: Option<PathBuf>,
+    /// More advisories for the vulnerability rules (FWG-VULN-*), beside the curated set: a
+    /// store made by `fwgate vulns import`, a directory or file of OSV JSON, or an osv.dev
+    /// zip export. Repeat for more.
+    #[arg(long, value_name = "PATH")]
+    pub advisories: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArgs,
     #[command(flatten)]

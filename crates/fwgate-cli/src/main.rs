@@ -59,6 +59,7 @@ fn main() -> ExitCode {
         Command::Components(a) => cmd::sbom::components(a),
         Command::Vulns(a) => match a.command {
             Some(args::VulnsCommand::Recheck(r)) => cmd::sbom::recheck(r),
+            Some(args::VulnsCommand::Import(i)) => cmd::advisories::import(i),
             None => cmd::sbom::vulns(a),
         },
         Command::Diff(a) => cmd::sbom::diff(a),

@@ -90,6 +90,20 @@ pub fn to_sarif(report: &Report) -> Value {
             if let Some(i) = index {
                 result["ruleIndex"] = json!(i);
             }
+            if let Some(a) = &f.advisory {
+                result["properties"]["advisory"] = json!({
+                    "id": a.id,
+                    "aliases": a.aliases,
+                    "severity": a.severity,
+                    "cvss": a.cvss,
+                    "fixed": a.fixed,
+                    "certainty": a.certainty,
+                    "reason": a.reason,
+                    "component": a.component,
+                    "version": a.version,
+                    "purl": a.purl,
+                });
+            }
             if let Some(s) = &f.suppression {
                 result["suppressions"] = json!([{
                     "kind": "external",

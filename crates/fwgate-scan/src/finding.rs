@@ -84,6 +84,10 @@ pub struct Finding {
     /// Set when the scan ran against a baseline; `unchanged` findings do not fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<crate::suppress::BaselineState>,
+    /// For a vulnerability finding: the advisory (id, aliases, severity, fixed version,
+    /// certainty) and the evidence that identified the component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<Box<crate::components::advisory::Match>>,
 }
 
 impl Finding {
@@ -152,6 +156,18 @@ pub struct Report {
     /// Third-party components identified, with their evidence.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<crate::components::Component>,
+    /// The advisory store the components were matched against, when an advisory rule ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<AdvisoryStore>,
+}
+
+/// Which advisories a scan matched against.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdvisoryStore {
+    /// Number of OSV records.
+    pub records: usize,
+    /// [`crate::components::advisory::Store::digest`].
+    pub digest: String,
 }
 
 /// The producing tool.

@@ -257,7 +257,29 @@ impl RuleSet {
                     })?,
                     None => case.content.as_bytes(),
                 };
-                let hits = if rule.applies_to(path) {
+                let hits = if let Matcher::Advisory(certainty) = rule.matcher() {
+                    // The case is a one-file image: identified, then matched. Its content
+                    // stands for a binary's strings, so it is read as an ELF file's.
+                    let mut bytes = content.to_vec();
+                    if !bytes.starts_with(b"\x7fELF") {
+                        bytes.splice(0..0, b"\x7fELF".iter().copied());
+                    }
+                    let found = self.components.identify(&bytes, &[path.to_string()], &node);
+                    let components = self
+                        .components
+                        .assemble(vec![(crate::components::root_of(&node.path), found)]);
+                    let (matches, _) = self.advisories.check(&components);
+                    matches
+                        .into_iter()
+                        .filter(|m| m.certainty == *certainty)
+                        .map(|m| crate::finding::Hit {
+                            line: None,
+                            message: m.id,
+                            evidence: None,
+                            digest_of: Vec::new(),
+                        })
+                        .collect()
+                } else if rule.applies_to(path) {
                     rule.check(&FileCtx {
                         content,
                         path,

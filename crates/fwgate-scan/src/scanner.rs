@@ -130,6 +130,8 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
             }
         }
     }
+    let components = rules.components.assemble(identified);
+    findings.extend(vulnerability_findings(tree, rules, &components));
     if late > 0 {
         problems.push(problem(
             "",
@@ -154,7 +156,147 @@ pub fn scan_tree_until(tree: &Tree, rules: &RuleSet, target: Target, deadline: I
         problems,
         notes: Vec::new(),
         coverage,
-        components: rules.components.assemble(identified),
+        components,
+        advisories: rules
+            .rules
+            .iter()
+            .any(|r| matches!(r.matcher(), Matcher::Advisory(_)))
+            .then(|| crate::finding::AdvisoryStore {
+                records: rules.advisories.advisories.len(),
+                digest: rules.advisories.digest(),
+            }),
+    }
+}
+
+/// The advisory rules' findings: each match of the store against a component identified
+/// in `tree`, reported by the rule for its certainty, at the advisory's severity, where the
+/// component's first file (or the package database that named it) is.
+pub(crate) fn vulnerability_findings(
+    tree: &Tree,
+    rules: &RuleSet,
+    components: &[crate::components::Component],
+) -> Vec<Finding> {
+    let by_certainty: Vec<(&Rule, crate::components::advisory::Certainty)> = rules
+        .rules
+        .iter()
+        .filter_map(|r| match r.matcher() {
+            Matcher::Advisory(c) => Some((r, *c)),
+            _ => None,
+        })
+        .collect();
+    if by_certainty.is_empty() || rules.advisories.advisories.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in components {
+        let (matches, _) = rules.advisories.check(std::slice::from_ref(c));
+        if matches.is_empty() {
+            continue;
+        }
+        let place = component_place(tree, c);
+        for m in matches {
+            let Some((rule, _)) = by_certainty.iter().find(|(_, k)| *k == m.certainty) else {
+                continue;
+            };
+            out.push(vulnerability_finding(rule, c, place.as_ref(), m));
+        }
+    }
+    out
+}
+
+/// Where a component is: its first file, else the package database that named it.
+fn component_place<'t>(
+    tree: &'t Tree,
+    c: &crate::components::Component,
+) -> Option<(&'t Node, String)> {
+    let wanted: Vec<String> = match c.files.first() {
+        Some(f) => vec![f.path.clone()],
+        None => c
+            .evidence
+            .iter()
+            .map(|e| format!("{}/{}", c.root, e.file.trim_start_matches('/')))
+            .collect(),
+    };
+    let wanted: Vec<&str> = wanted.iter().map(|w| w.trim_start_matches('/')).collect();
+    tree.nodes
+        .iter()
+        .find(|n| wanted.contains(&n.path.as_str()))
+        .map(|n| (n, n.origin.inner_path.clone()))
+}
+
+fn vulnerability_finding(
+    rule: &Rule,
+    c: &crate::components::Component,
+    place: Option<&(&Node, String)>,
+    m: crate::components::advisory::Match,
+) -> Finding {
+    let inner_path = match place {
+        Some((_, p)) => p.clone(),
+        None => c
+            .evidence
+            .first()
+            .map(|e| e.file.clone())
+            .unwrap_or_else(|| "/".into()),
+    };
+    let mut h = Sha256::new();
+    // Stable while the advisory still applies to this component in this place: an upgrade
+    // that does not fix it is the same finding (a baseline keeps it `unchanged`).
+    for part in [
+        rule.file.id.as_bytes(),
+        inner_path.as_bytes(),
+        m.id.as_bytes(),
+        crate::components::purl_base(&c.purl).as_bytes(),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let aliases = if m.aliases.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", m.aliases.join(", "))
+    };
+    let fixed = m
+        .fixed
+        .as_deref()
+        .map(|f| format!("; fixed in {f}"))
+        .unwrap_or_default();
+    let message = match m.certainty {
+        crate::components::advisory::Certainty::Affected => format!(
+            "{} {} is affected by {}{aliases}: {}{fixed}",
+            c.name, m.version, m.id, m.summary
+        ),
+        crate::components::advisory::Certainty::Possible => format!(
+            "{} {} may be affected by {}{aliases}: {}{fixed} ({})",
+            c.name, m.version, m.id, m.summary, m.reason
+        ),
+    };
+    let evidence = m
+        .evidence
+        .first()
+        .map(|e| format!("{}+{:#x} ({}): {}", e.file, e.offset, e.method, e.matched));
+    let (node, stored) = match place {
+        Some((n, _)) => (Some(*n), None),
+        None => (None, None),
+    };
+    Finding {
+        rule_id: rule.file.id.clone(),
+        severity: m.severity,
+        message,
+        location: Location {
+            path: node.map(|n| n.path.clone()).unwrap_or_default(),
+            inner_path,
+            stored_path: stored,
+            formats: node.map(|n| n.origin.formats.clone()).unwrap_or_default(),
+            container_offset: node.map(|n| n.origin.offset).unwrap_or(0),
+            line: None,
+        },
+        evidence,
+        fingerprint: hex::encode(h.finalize()),
+        file_sha256: node.and_then(|n| n.sha256.clone()),
+        file_size: node.filter(|n| n.kind == NodeKind::File).map(|n| n.size),
+        suppression: None,
+        baseline: None,
+        advisory: Some(Box::new(m)),
     }
 }
 
@@ -322,6 +464,7 @@ fn finding(rule: &Rule, node: &Node, device_path: &str, hit: Hit) -> Finding {
         file_size: (node.kind == NodeKind::File).then_some(node.size),
         suppression: None,
         baseline: None,
+        advisory: None,
     }
 }
 

@@ -231,6 +231,7 @@ mod tests {
             file_size: None,
             suppression: None,
             baseline: None,
+            advisory: None,
         }
     }
 
@@ -253,6 +254,7 @@ mod tests {
             notes: vec![],
             coverage: Coverage::default(),
             components: Vec::new(),
+            advisories: None,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::Outcome;
 pub fn run(a: GateArgs) -> Result<Outcome> {
     // Load the key first: a wrong password should fail before minutes of scanning.
     let key = a.key.as_deref().map(super::keys::load_secret).transpose()?;
-    let rules = super::load_rules(&a.check.rules)?;
+    let rules = super::load_check_rules(&a.check)?;
     super::scan::check_inputs(&a.check)?;
     let (mut report, _guard) = super::scan::scan_target(
         &a.image,

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod advisories;
 pub mod evidence;
 pub mod gate;
 pub mod hardening;
@@ -17,6 +18,14 @@ use anyhow::{Context, Result};
 /// rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(fwgate_sign::write_atomic(path, bytes)?)
+}
+
+/// Loads the rules a scan runs: `--rules DIR` or the built-in set, with the advisories of
+/// `--advisories` added to its store.
+pub fn load_check_rules(check: &crate::args::CheckArgs) -> Result<fwgate_scan::RuleSet> {
+    let mut rules = load_rules(&check.rules)?;
+    advisories::load_into(&mut rules.advisories, &check.advisories)?;
+    Ok(rules)
 }
 
 /// Loads rules from `--rules DIR` or the built-in set.

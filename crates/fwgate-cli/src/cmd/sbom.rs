@@ -346,12 +346,7 @@ fn store_with(
             .advisories
             .extend(ruleset.advisories.advisories.iter().cloned());
     }
-    for dir in dirs {
-        let n = store
-            .add_dir(dir)
-            .map_err(|e| anyhow::anyhow!("advisories: {e}"))?;
-        eprintln!("fwgate: {n} advisories from {}", dir.display());
-    }
+    super::advisories::load_into(&mut store, dirs)?;
     Ok(store)
 }
 

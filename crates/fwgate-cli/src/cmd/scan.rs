@@ -66,7 +66,7 @@ pub fn check_inputs(check: &CheckArgs) -> Result<()> {
 }
 
 pub fn run(a: ScanArgs) -> Result<Outcome> {
-    let rules = super::load_rules(&a.check.rules)?;
+    let rules = super::load_check_rules(&a.check)?;
     check_inputs(&a.check)?;
     let (mut report, _guard) = scan_target(
         &a.target,

@@ -41,6 +41,12 @@ pub struct Osv {
     /// `severity` (GHSA style) and `cpes`.
     #[serde(default)]
     pub database_specific: Option<serde_json::Value>,
+    /// `modified`, as the record states it.
+    #[serde(default)]
+    pub modified: String,
+    /// SHA-256 of the record (its JSON with keys sorted), set on loading.
+    #[serde(skip)]
+    pub digest: String,
 }
 
 /// A severity entry.
@@ -175,23 +181,34 @@ pub struct NotAffected {
 impl Store {
     /// Parses OSV JSON records (one record or an array per file).
     pub fn add_json(&mut self, name: &str, bytes: &[u8]) -> Result<usize, String> {
-        let v: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("{name}: not OSV JSON: {e}"))?;
-        let list = match v {
-            serde_json::Value::Array(a) => a,
-            one => vec![one],
-        };
-        let mut n = 0;
-        for item in list {
-            let osv: Osv = serde_json::from_value(item)
-                .map_err(|e| format!("{name}: not an OSV record: {e}"))?;
-            if osv.id.is_empty() {
-                return Err(format!("{name}: an OSV record without an id"));
-            }
-            self.advisories.push(osv);
-            n += 1;
-        }
+        let records = records_of(name, bytes)?;
+        let n = records.len();
+        self.advisories
+            .extend(records.into_iter().map(|(osv, _)| osv));
         Ok(n)
+    }
+
+    /// SHA-256 over the records' digests, sorted: pins exactly which advisories a match
+    /// was made against, whatever order they were loaded in.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut all: Vec<&str> = self.advisories.iter().map(|a| a.digest.as_str()).collect();
+        all.sort_unstable();
+        let mut h = sha2::Sha256::new();
+        for d in all {
+            h.update(d.as_bytes());
+            h.update(b"\n");
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Loads `path`: a directory (every `*.json` below it) or one OSV JSON file.
+    pub fn add_path(&mut self, path: &Path) -> Result<usize, String> {
+        if path.is_dir() {
+            return self.add_dir(path);
+        }
+        let bytes = read_bounded(path)?;
+        self.add_json(&path.display().to_string(), &bytes)
     }
 
     /// Loads every `*.json` under `dir`.
@@ -206,12 +223,7 @@ impl Store {
                 if p.is_dir() {
                     stack.push(p);
                 } else if p.extension().is_some_and(|e| e == "json") {
-                    let meta =
-                        std::fs::metadata(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                    if meta.len() > 64 << 20 {
-                        return Err(format!("{}: over 64 MiB, not an OSV record", p.display()));
-                    }
-                    let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    let bytes = read_bounded(&p)?;
                     n += self.add_json(&p.display().to_string(), &bytes)?;
                 }
             }
@@ -228,13 +240,36 @@ impl Store {
             if c.version.is_none() {
                 continue;
             }
+            let mut ours = Vec::new();
+            let mut decided = std::collections::BTreeSet::new();
             for a in self.advisories.iter().filter(|a| a.withdrawn.is_none()) {
                 match judge(a, c) {
-                    Verdict::Affected(m) => matches.push(m),
-                    Verdict::Not(n) => not.push(n),
+                    Verdict::Affected(m) => ours.push(m),
+                    Verdict::Not(n) => {
+                        decided.insert(vulnerability_key(&a.id, &a.aliases));
+                        not.push(n);
+                    }
                     Verdict::Unrelated => {}
                 }
             }
+            // One vulnerability in several databases (an upstream record and a
+            // distribution's): a record that decides it for this build (a distribution's
+            // fix, an applet not compiled in) outweighs one that can only say "possible",
+            // and a vulnerability is reported once, at its most certain.
+            ours.retain(|m| {
+                m.certainty == Certainty::Affected
+                    || !decided.contains(&vulnerability_key(&m.id, &m.aliases))
+            });
+            ours.sort_by(|a, b| {
+                vulnerability_key(&a.id, &a.aliases)
+                    .cmp(&vulnerability_key(&b.id, &b.aliases))
+                    .then(a.certainty.cmp(&b.certainty))
+                    .then(b.severity.cmp(&a.severity))
+            });
+            ours.dedup_by(|a, b| {
+                vulnerability_key(&a.id, &a.aliases) == vulnerability_key(&b.id, &b.aliases)
+            });
+            matches.extend(ours);
         }
         matches.sort_by(|a, b| {
             b.severity
@@ -245,6 +280,78 @@ impl Store {
         matches.dedup_by(|a, b| a.id == b.id && a.purl == b.purl && a.evidence == b.evidence);
         (matches, not)
     }
+}
+
+/// The OSV records in one file (one record or an array), each with its JSON (keys sorted)
+/// and its digest set. A record fwgate cannot read, or whose id could not name a file, is an
+/// error naming the file and the record's position.
+pub fn records_of(name: &str, bytes: &[u8]) -> Result<Vec<(Osv, serde_json::Value)>, String> {
+    use sha2::Digest;
+    let v: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{name}: not OSV JSON: {e}"))?;
+    let list = match v {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for (k, item) in list.into_iter().enumerate() {
+        let at = || format!("{name}: record {}", k + 1);
+        // serde_json's maps are sorted: the digest does not depend on key order.
+        let canonical = serde_json::to_vec(&item).map_err(|e| format!("{}: {e}", at()))?;
+        let mut osv: Osv = serde_json::from_value(item.clone())
+            .map_err(|e| format!("{}: not an OSV record: {e}", at()))?;
+        if !is_safe_id(&osv.id) {
+            return Err(format!(
+                "{}: id {:?} is not an OSV id (letters, digits, '.', '_', '-'; at most 128)",
+                at(),
+                osv.id
+            ));
+        }
+        osv.digest = hex::encode(sha2::Sha256::digest(&canonical));
+        out.push((osv, item));
+    }
+    Ok(out)
+}
+
+/// An OSV id usable as a file name: `CVE-2024-6387`, `DSA-5724-1`, `GHSA-xxxx-xxxx-xxxx`.
+pub fn is_safe_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Largest OSV file read (an export's records are a few KiB; an array file a few MiB).
+const MAX_RECORD_FILE: u64 = 64 << 20;
+
+/// Reads an OSV file, refusing one over the size bound.
+pub fn read_bounded(p: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_RECORD_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", p.display()))?;
+    if bytes.len() as u64 > MAX_RECORD_FILE {
+        return Err(format!(
+            "{}: over {} MiB, not an OSV record",
+            p.display(),
+            MAX_RECORD_FILE >> 20
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The vulnerability an advisory is about, for telling records of one vulnerability from
+/// several databases apart: its CVE id (its own or an alias), else its id.
+fn vulnerability_key(id: &str, aliases: &[String]) -> String {
+    std::iter::once(id)
+        .chain(aliases.iter().map(String::as_str))
+        .find(|x| x.starts_with("CVE-"))
+        .unwrap_or(id)
+        .to_string()
 }
 
 enum Verdict {

@@ -52,6 +52,19 @@ pub enum MatcherSpec {
     Hardening(HardeningSpec),
     /// Validated private keys and certificates.
     Keys(KeysSpec),
+    /// Identified components against the advisory store (not a per-file check: see
+    /// [`AdvisorySpec`]).
+    Advisory(AdvisorySpec),
+}
+
+/// `kind = "advisory"`: the rule reports every advisory match of one certainty. It reads no
+/// file itself; the scanner runs it once over the components the scan identified, and its
+/// test cases are identified and matched as one-file images.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisorySpec {
+    /// `affected` or `possible`.
+    pub certainty: crate::components::advisory::Certainty,
 }
 
 /// A compiled matcher, ready to run.
@@ -71,6 +84,8 @@ pub enum Matcher {
     Hardening(elf::ElfCheck),
     /// See [`KeysSpec`].
     Keys(key::Keys),
+    /// See [`AdvisorySpec`].
+    Advisory(crate::components::advisory::Certainty),
 }
 
 /// Analyses of one file that several rules share, computed on first use.
@@ -130,6 +145,7 @@ impl MatcherSpec {
             MatcherSpec::Service(s) => s.paths.clone(),
             MatcherSpec::Hardening(h) => h.paths.clone(),
             MatcherSpec::Keys(k) => k.paths.clone(),
+            MatcherSpec::Advisory(_) => Vec::new(),
         }
     }
 
@@ -143,6 +159,7 @@ impl MatcherSpec {
             MatcherSpec::Service(s) => Matcher::Service(s.compile()?),
             MatcherSpec::Hardening(h) => Matcher::Hardening(h.compile()?),
             MatcherSpec::Keys(k) => Matcher::Keys(k.compile()?),
+            MatcherSpec::Advisory(a) => Matcher::Advisory(a.certainty),
         })
     }
 }
@@ -175,6 +192,8 @@ impl Matcher {
                 &file.cache.boot(file.path, file.content),
                 &mut found,
             ),
+            // Judged over the components, in the scanner.
+            Matcher::Advisory(_) => {}
         }
         found
     }
