@@ -292,27 +292,89 @@ fn unrecognised_image_fails_instead_of_passing_silently() {
 #[test]
 fn tampered_evidence_is_detected() {
     let tmp = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(tmp.path());
     let ev = tmp.path().join("ev");
-    for name in ["clean.bin", "router.bin"] {
-        run(fwgate()
-            .arg("gate")
-            .arg(sample(name))
-            .arg("--evidence")
-            .arg(&ev));
+    for name in ["router.bin", "clean.bin"] {
+        run(&mut gate(&sample(name), &key, &ev));
     }
-    assert!(run(fwgate().args(["evidence", "verify"]).arg(&ev))
-        .status
-        .success());
-    let ledger = ev.join("ledger.jsonl");
-    let text = fs::read_to_string(&ledger).unwrap().replacen(
-        "\"outcome\":\"pass\"",
-        "\"outcome\":\"fail\"",
-        1,
+    let verify = |with_key: bool| {
+        let mut c = fwgate();
+        c.args(["evidence", "verify"]).arg(&ev);
+        if with_key {
+            c.arg("--key").arg(&public);
+        }
+        let o = run(&mut c);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let o = run(fwgate()
+        .args(["evidence", "verify"])
+        .arg(&ev)
+        .arg("--key")
+        .arg(&public));
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("every record signed (through #2)"),
+        "{}",
+        stdout(&o)
     );
-    fs::write(&ledger, text).unwrap();
-    let o = run(fwgate().args(["evidence", "verify"]).arg(&ev));
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("chain broken"));
+    let ledger = ev.join("ledger.jsonl");
+    let original = fs::read_to_string(&ledger).unwrap();
+
+    // An insider turns the failed gate of record 1 into a pass, stores a forged report under
+    // its new digest and recomputes the chain: the signed checkpoints name both records.
+    let lines: Vec<&str> = original.lines().collect();
+    let mut first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(first["outcome"], "fail");
+    let forged = b"{\"findings\":[]}";
+    let digest = hex_sha256(forged);
+    fs::write(ev.join(format!("artifacts/sha256-{digest}.json")), forged).unwrap();
+    first["outcome"] = "pass".into();
+    first["artifacts"][0]["path"] = format!("artifacts/sha256-{digest}.json").into();
+    first["artifacts"][0]["sha256"] = digest.into();
+    let first_line = serde_json::to_string(&first).unwrap();
+    let mut second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+    second["prev"] = hex_sha256(first_line.as_bytes()).into();
+    fs::write(
+        &ledger,
+        format!(
+            "{first_line}\n{}\n",
+            serde_json::to_string(&second).unwrap()
+        ),
+    )
+    .unwrap();
+    let (code, err) = verify(true);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("record 1: changed since checkpoint 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("record 2: changed since checkpoint 2"),
+        "{err}"
+    );
+    // Without the key the recomputed chain cannot be told from the real one; the checkpoint
+    // heads still can.
+    assert_eq!(verify(false).0, Some(1));
+    // The gate refuses to append to it, and signing refuses to trust it.
+    let o = run(&mut gate(&sample("clean.bin"), &key, &ev));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to append"));
+
+    // Dropping the last record.
+    fs::write(&ledger, format!("{}\n", lines[0])).unwrap();
+    let (code, err) = verify(true);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("truncated"), "{err}");
+    fs::write(&ledger, &original).unwrap();
+    assert_eq!(verify(true).0, Some(0));
+}
+
+fn hex_sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
 }
 
 #[test]

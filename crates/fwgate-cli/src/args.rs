@@ -539,12 +539,24 @@ pub struct GateArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
-    /// Check the ledger's hash chain and every stored artifact.
-    Verify(EvidenceDirArgs),
+    /// Check the ledger's hash chain, every stored artifact and, with --key, every signed
+    /// checkpoint: names each record edited, removed, inserted, reordered or truncated.
+    Verify(EvidenceVerifyArgs),
     /// List the recorded evidence.
     List(EvidenceDirArgs),
     /// Print the requirement catalog (FTC v. D-Link, 2019) with its IEC 62443-4-1 mapping.
     Catalog,
+}
+
+#[derive(Debug, Args)]
+pub struct EvidenceVerifyArgs {
+    #[command(flatten)]
+    pub dir: EvidenceDirArgs,
+    /// Public key(s) the gate signed the ledger's checkpoints with (NAME.pub or NAME.pem).
+    /// Without one, signatures are not checked: an insider who rewrites the whole chain is
+    /// not caught. Repeat for rotated keys.
+    #[arg(long, value_name = "PUBLIC")]
+    pub key: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 pub mod attest;
 mod catalog;
+pub mod checkpoint;
 mod ledger;
 mod policy;
 mod record;
@@ -12,7 +13,7 @@ mod record;
 use std::path::PathBuf;
 
 pub use catalog::{catalog, catalog_source, requirement, Requirement};
-pub use ledger::{parse_ledger, Ledger};
+pub use ledger::{parse_ledger, Ledger, Verification};
 pub use policy::{Policy, Verdict, POLICY_SCHEMA};
 pub use record::{Artifact, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
 

@@ -75,6 +75,13 @@ pub fn sign_statement(key: &SecretKey, statement: &serde_json::Value) -> Result<
 }
 
 impl Envelope {
+    /// The payload bytes, unverified (for reading what an envelope claims when no key is
+    /// at hand; never for trusting it).
+    pub fn payload_bytes(&self) -> Result<Vec<u8>> {
+        B64.decode(self.payload.as_bytes())
+            .map_err(|e| format("attestation", format!("payload is not base64: {e}")))
+    }
+
     /// Verifies that `key` signed this envelope (any one of its signatures made by it, checked
     /// strictly); returns the payload bytes.
     pub fn verify(&self, key: &PublicKey) -> Result<Vec<u8>> {

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use fwgate_evidence::Ledger;
 
-use crate::args::EvidenceDirArgs;
+use crate::args::{EvidenceDirArgs, EvidenceVerifyArgs};
 use crate::Outcome;
 
 fn open(a: &EvidenceDirArgs) -> Result<Ledger> {
@@ -13,23 +13,42 @@ fn open(a: &EvidenceDirArgs) -> Result<Ledger> {
     Ledger::open(&a.dir).with_context(|| format!("{}: evidence directory", a.dir.display()))
 }
 
-pub fn verify(a: EvidenceDirArgs) -> Result<Outcome> {
-    let ledger = open(&a)?;
-    match ledger.verify() {
-        Ok(n) => {
-            println!(
-                "evidence OK: {n} record(s), hash chain intact, every artifact matches its digest"
-            );
-            Ok(Outcome::Pass)
-        }
-        Err(e) => {
-            eprintln!(
-                "fwgate: evidence in {} does not verify: {e}",
-                a.dir.display()
-            );
-            Ok(Outcome::PolicyFailed)
-        }
+pub fn verify(a: EvidenceVerifyArgs) -> Result<Outcome> {
+    let ledger = open(&a.dir)?;
+    let keys = a
+        .key
+        .iter()
+        .map(|p| super::keys::load_public(p))
+        .collect::<Result<Vec<_>>>()?;
+    let v = ledger
+        .verify(&keys)
+        .with_context(|| format!("{}: evidence directory", a.dir.dir.display()))?;
+    if v.is_ok() {
+        println!(
+            "evidence OK: {} record(s), hash chain intact, every artifact matches its digest; {}",
+            v.records,
+            if v.keys_checked {
+                format!(
+                    "{} checkpoint(s), every record signed (through #{})",
+                    v.checkpoints, v.signed_through
+                )
+            } else {
+                format!(
+                    "{} checkpoint(s) NOT checked: give --key to check the signatures",
+                    v.checkpoints
+                )
+            }
+        );
+        return Ok(Outcome::Pass);
     }
+    eprintln!(
+        "fwgate: evidence in {} does not verify:",
+        a.dir.dir.display()
+    );
+    for p in v.all_problems() {
+        eprintln!("  - {p}");
+    }
+    Ok(Outcome::PolicyFailed)
 }
 
 pub fn list(a: EvidenceDirArgs) -> Result<Outcome> {

@@ -51,7 +51,11 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         &policy,
         artifact.clone(),
     );
-    let (record, _) = ledger.append(record, time::OffsetDateTime::now_utc())?;
+    // With a key, the new head is signed (a checkpoint); a ledger that does not verify is
+    // refused before anything is appended.
+    let (record, _) = ledger
+        .append_signed(record, time::OffsetDateTime::now_utc(), key.as_ref())
+        .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
 
     let mut stdout = std::io::stdout().lock();
     fwgate_report::render(&report, Format::Text, &mut stdout)?;
