@@ -188,8 +188,10 @@ pub(crate) fn vulnerability_findings(
         return Vec::new();
     }
     let mut out = Vec::new();
-    for c in components {
-        let (matches, _) = rules.advisories.check(std::slice::from_ref(c));
+    for (c, (matches, _)) in components
+        .iter()
+        .zip(rules.advisories.check_each(components))
+    {
         if matches.is_empty() {
             continue;
         }

@@ -181,7 +181,7 @@ pub struct NotAffected {
 impl Store {
     /// Parses OSV JSON records (one record or an array per file).
     pub fn add_json(&mut self, name: &str, bytes: &[u8]) -> Result<usize, String> {
-        let records = records_of(name, bytes)?;
+        let records = parse_records(name, bytes, false)?;
         let n = records.len();
         self.advisories
             .extend(records.into_iter().map(|(osv, _)| osv));
@@ -236,40 +236,9 @@ impl Store {
     pub fn check(&self, components: &[Component]) -> (Vec<Match>, Vec<NotAffected>) {
         let mut matches = Vec::new();
         let mut not = Vec::new();
-        for c in components {
-            if c.version.is_none() {
-                continue;
-            }
-            let mut ours = Vec::new();
-            let mut decided = std::collections::BTreeSet::new();
-            for a in self.advisories.iter().filter(|a| a.withdrawn.is_none()) {
-                match judge(a, c) {
-                    Verdict::Affected(m) => ours.push(m),
-                    Verdict::Not(n) => {
-                        decided.insert(vulnerability_key(&a.id, &a.aliases));
-                        not.push(n);
-                    }
-                    Verdict::Unrelated => {}
-                }
-            }
-            // One vulnerability in several databases (an upstream record and a
-            // distribution's): a record that decides it for this build (a distribution's
-            // fix, an applet not compiled in) outweighs one that can only say "possible",
-            // and a vulnerability is reported once, at its most certain.
-            ours.retain(|m| {
-                m.certainty == Certainty::Affected
-                    || !decided.contains(&vulnerability_key(&m.id, &m.aliases))
-            });
-            ours.sort_by(|a, b| {
-                vulnerability_key(&a.id, &a.aliases)
-                    .cmp(&vulnerability_key(&b.id, &b.aliases))
-                    .then(a.certainty.cmp(&b.certainty))
-                    .then(b.severity.cmp(&a.severity))
-            });
-            ours.dedup_by(|a, b| {
-                vulnerability_key(&a.id, &a.aliases) == vulnerability_key(&b.id, &b.aliases)
-            });
-            matches.extend(ours);
+        for (m, n) in self.check_each(components) {
+            matches.extend(m);
+            not.extend(n);
         }
         matches.sort_by(|a, b| {
             b.severity
@@ -280,12 +249,145 @@ impl Store {
         matches.dedup_by(|a, b| a.id == b.id && a.purl == b.purl && a.evidence == b.evidence);
         (matches, not)
     }
+
+    /// [`Store::check`] for each component on its own: its matches and the advisories that
+    /// name it but do not apply, in the order of `components`. Only advisories that name one
+    /// of a component's package names are judged (an index built once), so a store of an
+    /// entire distribution costs little more than the curated set.
+    pub fn check_each(&self, components: &[Component]) -> Vec<(Vec<Match>, Vec<NotAffected>)> {
+        let mut index: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, a) in self.advisories.iter().enumerate() {
+            if a.withdrawn.is_some() {
+                continue;
+            }
+            let mut keys: Vec<String> = a.affected.iter().flat_map(entry_names).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                index.entry(k).or_default().push(i);
+            }
+        }
+        components
+            .iter()
+            .map(|c| {
+                if c.version.is_none() {
+                    return (Vec::new(), Vec::new());
+                }
+                let mut candidates: Vec<usize> = component_names(c)
+                    .iter()
+                    .filter_map(|k| index.get(k))
+                    .flatten()
+                    .copied()
+                    .collect();
+                candidates.sort_unstable();
+                candidates.dedup();
+                self.judge_component(
+                    c,
+                    candidates
+                        .into_iter()
+                        .filter_map(|i| self.advisories.get(i)),
+                )
+            })
+            .collect()
+    }
+
+    fn judge_component<'s>(
+        &self,
+        c: &Component,
+        advisories: impl Iterator<Item = &'s Osv>,
+    ) -> (Vec<Match>, Vec<NotAffected>) {
+        let mut not = Vec::new();
+        let mut ours = Vec::new();
+        let mut decided = std::collections::BTreeSet::new();
+        for a in advisories {
+            match judge(a, c) {
+                Verdict::Affected(m) => ours.push(m),
+                Verdict::Not(n) => {
+                    decided.insert(vulnerability_key(&a.id, &a.aliases));
+                    not.push(n);
+                }
+                Verdict::Unrelated => {}
+            }
+        }
+        // One vulnerability in several databases (an upstream record and a distribution's):
+        // a record that decides it for this build (a distribution's fix, an applet not
+        // compiled in) outweighs one that can only say "possible", and a vulnerability is
+        // reported once, at its most certain.
+        ours.retain(|m| {
+            m.certainty == Certainty::Affected
+                || !decided.contains(&vulnerability_key(&m.id, &m.aliases))
+        });
+        ours.sort_by(|a, b| {
+            vulnerability_key(&a.id, &a.aliases)
+                .cmp(&vulnerability_key(&b.id, &b.aliases))
+                .then(a.certainty.cmp(&b.certainty))
+                .then(b.severity.cmp(&a.severity))
+        });
+        ours.dedup_by(|a, b| {
+            vulnerability_key(&a.id, &a.aliases) == vulnerability_key(&b.id, &b.aliases)
+        });
+        (ours, not)
+    }
+}
+
+/// The lower-case package names an affected entry can match: its purl's name, else the
+/// products of its CPEs (what [`identity`] compares).
+fn entry_names(e: &Affected) -> Vec<String> {
+    if let Some(p) = e.package.as_ref().and_then(|p| p.purl.as_deref()) {
+        return vec![purl_name(p)];
+    }
+    e.database_specific
+        .as_ref()
+        .and_then(|d| d.get("cpes"))
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str())
+                .filter_map(|x| x.split(':').nth(4))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The name part of a purl (`pkg:deb/debian/openssh@1:9.2p1` → `openssh`), lower case.
+fn purl_name(purl: &str) -> String {
+    purl_base(purl)
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Every name under which an advisory can name `c`: a superset of what [`identity`] accepts.
+fn component_names(c: &Component) -> Vec<String> {
+    let mut v = vec![c.name.to_ascii_lowercase(), purl_name(&c.purl)];
+    if let Some(src) = c.distro.as_ref().and_then(|d| d.source_package.as_deref()) {
+        v.push(src.to_ascii_lowercase());
+    }
+    if let Some(product) = c.cpe.as_deref().and_then(|x| x.split(':').nth(4)) {
+        v.push(product.to_ascii_lowercase());
+    }
+    v
 }
 
 /// The OSV records in one file (one record or an array), each with its JSON (keys sorted)
 /// and its digest set. A record fwgate cannot read, or whose id could not name a file, is an
 /// error naming the file and the record's position.
 pub fn records_of(name: &str, bytes: &[u8]) -> Result<Vec<(Osv, serde_json::Value)>, String> {
+    Ok(parse_records(name, bytes, true)?
+        .into_iter()
+        .map(|(o, v)| (o, v.unwrap_or_default()))
+        .collect())
+}
+
+/// [`records_of`], keeping each record's JSON only when `keep` is set.
+fn parse_records(
+    name: &str,
+    bytes: &[u8],
+    keep: bool,
+) -> Result<Vec<(Osv, Option<serde_json::Value>)>, String> {
     use sha2::Digest;
     let v: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("{name}: not OSV JSON: {e}"))?;
@@ -298,7 +400,12 @@ pub fn records_of(name: &str, bytes: &[u8]) -> Result<Vec<(Osv, serde_json::Valu
         let at = || format!("{name}: record {}", k + 1);
         // serde_json's maps are sorted: the digest does not depend on key order.
         let canonical = serde_json::to_vec(&item).map_err(|e| format!("{}: {e}", at()))?;
-        let mut osv: Osv = serde_json::from_value(item.clone())
+        let (json, item) = if keep {
+            (Some(item.clone()), item)
+        } else {
+            (None, item)
+        };
+        let mut osv: Osv = serde_json::from_value(item)
             .map_err(|e| format!("{}: not an OSV record: {e}", at()))?;
         if !is_safe_id(&osv.id) {
             return Err(format!(
@@ -308,7 +415,7 @@ pub fn records_of(name: &str, bytes: &[u8]) -> Result<Vec<(Osv, serde_json::Valu
             ));
         }
         osv.digest = hex::encode(sha2::Sha256::digest(&canonical));
-        out.push((osv, item));
+        out.push((osv, json));
     }
     Ok(out)
 }
