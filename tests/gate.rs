@@ -80,7 +80,16 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
 
     // DL-3 evidence: a failing record bound to this image's digest, with its report.
     let ledger = fs::read_to_string(evidence.join("ledger.jsonl")).unwrap();
-    let rec: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    let recs: Vec<serde_json::Value> = ledger
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // DL-4 from the same scan follows it: router.bin's components match no advisory.
+    let dl4 = recs.last().unwrap();
+    assert_eq!(dl4["requirement"], "DL-4");
+    assert_eq!(dl4["outcome"], "pass");
+    assert_eq!(dl4["subject"]["sha256"], sha256_file(&image));
+    let rec = &recs[recs.len() - 2];
     assert_eq!(rec["requirement"], "DL-3");
     assert_eq!(rec["outcome"], "fail");
     assert_eq!(rec["release"], "2.4.1");
@@ -316,7 +325,7 @@ fn tampered_evidence_is_detected() {
         .arg(&public));
     assert!(o.status.success());
     assert!(
-        stdout(&o).contains("every record signed (through #2)"),
+        stdout(&o).contains("every record signed (through #4)"),
         "{}",
         stdout(&o)
     );
@@ -334,17 +343,24 @@ fn tampered_evidence_is_detected() {
     first["outcome"] = "pass".into();
     first["artifacts"][0]["path"] = format!("artifacts/sha256-{digest}.json").into();
     first["artifacts"][0]["sha256"] = digest.into();
-    let first_line = serde_json::to_string(&first).unwrap();
-    let mut second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
-    second["prev"] = hex_sha256(first_line.as_bytes()).into();
-    fs::write(
-        &ledger,
-        format!(
-            "{first_line}\n{}\n",
-            serde_json::to_string(&second).unwrap()
-        ),
-    )
-    .unwrap();
+    // The chain recomputed over every record after it (DL-3 and DL-4 of both gates).
+    let mut text = String::new();
+    let mut prev = None::<String>;
+    for (i, l) in lines.iter().enumerate() {
+        let mut r: serde_json::Value = if i == 0 {
+            first.clone()
+        } else {
+            serde_json::from_str(l).unwrap()
+        };
+        if let Some(p) = &prev {
+            r["prev"] = p.clone().into();
+        }
+        let line = serde_json::to_string(&r).unwrap();
+        prev = Some(hex_sha256(line.as_bytes()));
+        text.push_str(&line);
+        text.push('\n');
+    }
+    fs::write(&ledger, text).unwrap();
     let (code, err) = verify(true);
     assert_eq!(code, Some(1));
     assert!(
@@ -364,7 +380,7 @@ fn tampered_evidence_is_detected() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to append"));
 
     // Dropping the last record.
-    fs::write(&ledger, format!("{}\n", lines[0])).unwrap();
+    fs::write(&ledger, format!("{}\n", lines[..3].join("\n"))).unwrap();
     let (code, err) = verify(true);
     assert_eq!(code, Some(1));
     assert!(err.contains("truncated"), "{err}");

@@ -544,12 +544,115 @@ pub enum EvidenceCommand {
     Verify(EvidenceVerifyArgs),
     /// List the recorded evidence.
     List(EvidenceDirArgs),
-    /// Print the requirement catalog (FTC v. D-Link, 2019) with its IEC 62443-4-1 mapping.
-    Catalog,
+    /// Print the requirement catalogs (FTC v. D-Link 2019, EU CRA 2024/2847, ETSI EN 303 645
+    /// V3.1.3) with their evidence kinds and IEC 62443-4-1 mapping.
+    Catalog(CatalogArgs),
+    /// Start an evidence store: a policy.toml requiring every requirement of the chosen
+    /// catalogs (trim it by waiving, with reasons), the ledger and its artifact store.
+    Init(InitArgs),
+    /// Attach a document or a tool's output to a requirement and a release (content hashed
+    /// and kept, attributed, dated, recorded in the ledger).
+    Add(AddArgs),
+    /// Each requirement of the policy for a release: satisfied, missing, stale or waived, and
+    /// why, with the command that fills each gap (exit 1 on a gap).
+    Status(StatusArgs),
+    /// Write a release's evidence bundle for auditors: a deterministic tar of the ledger,
+    /// checkpoints, artifacts, catalogs, policy, status, report.html/report.md and VERIFY.md,
+    /// with SHA256SUMS signed by --key (checkable with sha256sum -c and minisign -V alone).
+    Bundle(BundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The release.
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    /// Where to write the tar.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The key that signed the ledger (it signs SHA256SUMS too).
+    #[arg(long, value_name = "SECRET")]
+    pub key: PathBuf,
+    /// Evidence directory.
+    #[arg(long, default_value = "fwgate-evidence", value_name = "DIR")]
+    pub evidence: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Only this catalog (ftc-dlink-2019, cra-2024, etsi-en-303-645).
+    #[arg(long, value_name = "ID")]
+    pub catalog: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Evidence directory (in the product's repository).
+    #[arg(default_value = "fwgate-evidence", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Catalogs the product must meet; repeat (ftc-dlink-2019, cra-2024, etsi-en-303-645).
+    #[arg(long, value_name = "ID", default_value = "ftc-dlink-2019")]
+    pub catalog: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Requirement id(s) the document is evidence for, comma-separated (e.g. DL-2,CRA-I-1.1).
+    #[arg(value_name = "REQUIREMENT")]
+    pub requirement: String,
+    /// The document or tool output.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Its kind: threat-model, pen-test, fuzzing, sarif, training-record, disclosure-policy,
+    /// security-txt, support-period, end-of-support-notice, assessment-report, …
+    #[arg(long, value_name = "KIND")]
+    pub kind: String,
+    /// The release it is for.
+    #[arg(long, value_name = "V")]
+    pub release: String,
+    /// Who vouches for it (name or e-mail).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    /// The date it is of (review, test, training), YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+    /// For a notice: the date it was published, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    pub published: Option<String>,
+    /// For a support period or an end-of-support notice: when support ends, YYYY-MM or
+    /// YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    pub ends: Option<String>,
+    /// A remark kept with it.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Evidence directory.
+    #[arg(long, default_value = "fwgate-evidence", value_name = "DIR")]
+    pub evidence: PathBuf,
+    /// Sign the ledger's new head with this key (as the gate does).
+    #[arg(long, value_name = "SECRET")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The release.
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    /// Evidence directory.
+    #[arg(long, default_value = "fwgate-evidence", value_name = "DIR")]
+    pub evidence: PathBuf,
+    /// Judge freshness as of this date (YYYY-MM-DD) instead of today.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct EvidenceVerifyArgs {
+    /// Evidence directory, or a bundle (`fwgate evidence bundle`'s tar).
     #[command(flatten)]
     pub dir: EvidenceDirArgs,
     /// Public key(s) the gate signed the ledger's checkpoints with (NAME.pub or NAME.pem).

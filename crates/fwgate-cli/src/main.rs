@@ -47,7 +47,11 @@ fn main() -> ExitCode {
         Command::Evidence { command } => match command {
             EvidenceCommand::Verify(a) => cmd::evidence::verify(a),
             EvidenceCommand::List(a) => cmd::evidence::list(a),
-            EvidenceCommand::Catalog => cmd::evidence::catalog(),
+            EvidenceCommand::Catalog(a) => cmd::evidence::catalog(a),
+            EvidenceCommand::Init(a) => cmd::evidence::init(a),
+            EvidenceCommand::Add(a) => cmd::evidence::add(a),
+            EvidenceCommand::Status(a) => cmd::evidence::status(a),
+            EvidenceCommand::Bundle(a) => cmd::evidence::bundle(a),
         },
         Command::Rules { command } => match command {
             RulesCommand::List(a) => cmd::rules::list(a),

@@ -4,18 +4,23 @@
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod bundle;
 mod catalog;
 pub mod checkpoint;
 mod ledger;
 mod policy;
+pub mod program;
 mod record;
 
 use std::path::PathBuf;
 
-pub use catalog::{catalog, catalog_source, requirement, Requirement};
+pub use catalog::{
+    catalog, catalog_by_id, catalog_source, catalogs, requirement, Catalog, CatalogMeta,
+    Requirement, EVIDENCE_KINDS,
+};
 pub use ledger::{parse_ledger, Ledger, Verification};
 pub use policy::{Policy, Verdict, POLICY_SCHEMA};
-pub use record::{Artifact, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
+pub use record::{Artifact, Attachment, EvidenceKind, EvidenceRecord, Outcome, RECORD_SCHEMA};
 
 /// What can go wrong with evidence.
 #[derive(Debug, thiserror::Error)]

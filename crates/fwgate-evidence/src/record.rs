@@ -16,13 +16,29 @@ pub const RECORD_SCHEMA: &str = "fwgate.evidence/v1";
 pub enum EvidenceKind {
     /// An fwgate scan of the release image (automated static analysis).
     StaticAnalysis,
+    /// The same scan's matching of the image's components against the advisory store.
+    VulnerabilityScan,
+    /// A document or another tool's output attached with `fwgate evidence add`; its evidence
+    /// kind (threat model, pen-test report, …) is in `details.kind`.
+    Attached,
 }
 
 impl EvidenceKind {
-    /// The catalog requirement this kind of evidence satisfies.
+    /// The D-Link requirement the gate records this kind of evidence for.
     pub fn requirement(self) -> &'static str {
         match self {
             EvidenceKind::StaticAnalysis => "DL-3",
+            EvidenceKind::VulnerabilityScan => "DL-4",
+            EvidenceKind::Attached => "",
+        }
+    }
+
+    /// The catalogs' evidence kind (see [`crate::catalog::EVIDENCE_KINDS`]) of a record.
+    pub fn evidence_kind(record: &EvidenceRecord) -> &str {
+        match record.kind {
+            EvidenceKind::StaticAnalysis => "static-analysis",
+            EvidenceKind::VulnerabilityScan => "vulnerability-scan",
+            EvidenceKind::Attached => record.details["kind"].as_str().unwrap_or("other"),
         }
     }
 }
@@ -136,4 +152,116 @@ impl EvidenceRecord {
             artifacts: vec![report_artifact],
         }
     }
+
+    /// DL-4 evidence from the same scan: the advisory matches of the image's components
+    /// (the vulnerability findings); pass when none is at or above the gate's threshold.
+    pub fn vulnerability_scan(
+        report: &Report,
+        release: &str,
+        policy: &crate::Policy,
+        report_artifact: Artifact,
+    ) -> EvidenceRecord {
+        let vulns: Vec<&fwgate_scan::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.advisory.is_some())
+            .collect();
+        let blocking = vulns
+            .iter()
+            .filter(|f| f.severity >= policy.fail_on && f.is_active())
+            .count();
+        let ids: Vec<String> = vulns
+            .iter()
+            .filter_map(|f| f.advisory.as_ref().map(|a| a.id.clone()))
+            .collect();
+        EvidenceRecord {
+            schema: RECORD_SCHEMA.into(),
+            seq: 0,
+            prev: None,
+            requirement: EvidenceKind::VulnerabilityScan.requirement().into(),
+            kind: EvidenceKind::VulnerabilityScan,
+            release: release.into(),
+            subject: report.target.subject.clone(),
+            recorded_at: String::new(),
+            tool: report.tool.clone(),
+            outcome: if blocking == 0 {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            },
+            summary: format!(
+                "{} component(s) matched against {} advisories: {} match(es), {blocking} at or above {}",
+                report.components.len(),
+                report.advisories.as_ref().map_or(0, |a| a.records),
+                vulns.len(),
+                policy.fail_on
+            ),
+            details: serde_json::json!({
+                "components": report.components.len(),
+                "advisories": report.advisories,
+                "matches": ids,
+                "blocking": blocking,
+                "fail_on": policy.fail_on.as_str(),
+            }),
+            artifacts: vec![report_artifact],
+        }
+    }
+
+    /// A document attached to `requirement` for `release` (`fwgate evidence add`).
+    pub fn attached(
+        requirement: &str,
+        release: &str,
+        a: &Attachment,
+        artifact: Artifact,
+    ) -> EvidenceRecord {
+        EvidenceRecord {
+            schema: RECORD_SCHEMA.into(),
+            seq: 0,
+            prev: None,
+            requirement: requirement.into(),
+            kind: EvidenceKind::Attached,
+            release: release.into(),
+            subject: Subject {
+                name: a.file_name.clone(),
+                size: a.size,
+                sha256: artifact.sha256.clone(),
+            },
+            recorded_at: String::new(),
+            tool: Tool::current(),
+            outcome: Outcome::Pass,
+            summary: format!("{} {} by {} ({})", a.kind, a.file_name, a.by, a.date),
+            details: serde_json::json!({
+                "kind": a.kind,
+                "file": a.file_name,
+                "by": a.by,
+                "date": a.date,
+                "published": a.published,
+                "ends": a.ends,
+                "note": a.note,
+            }),
+            artifacts: vec![artifact],
+        }
+    }
+}
+
+/// What `fwgate evidence add` says about an attached document.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Evidence kind ([`crate::catalog::EVIDENCE_KINDS`]).
+    pub kind: String,
+    /// The file's name as given.
+    pub file_name: String,
+    /// Its size.
+    pub size: u64,
+    /// Who vouches for it.
+    pub by: String,
+    /// The date the evidence is of (`YYYY-MM-DD`): the review, the test, the training.
+    pub date: String,
+    /// For a notice: when it was published (`YYYY-MM-DD`).
+    pub published: Option<String>,
+    /// For a support period or an end-of-support notice: when support ends (`YYYY-MM` or
+    /// `YYYY-MM-DD`).
+    pub ends: Option<String>,
+    /// A remark.
+    pub note: Option<String>,
 }

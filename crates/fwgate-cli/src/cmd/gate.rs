@@ -56,6 +56,14 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
     let (record, _) = ledger
         .append_signed(record, time::OffsetDateTime::now_utc(), key.as_ref())
         .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
+    // DL-4 from the same scan: its advisory matches.
+    let (vuln_record, _) = ledger
+        .append_signed(
+            EvidenceRecord::vulnerability_scan(&report, &release, &policy, artifact.clone()),
+            time::OffsetDateTime::now_utc(),
+            key.as_ref(),
+        )
+        .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
 
     let mut stdout = std::io::stdout().lock();
     fwgate_report::render(&report, Format::Text, &mut stdout)?;
@@ -73,7 +81,40 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         a.evidence.display()
     );
 
-    let verdict = policy.judge_release(&report, &ledger)?;
+    println!(
+        "evidence  DL-4 recorded as #{} ({})",
+        vuln_record.seq,
+        serde_json::to_string(&vuln_record.outcome)?.trim_matches('"'),
+    );
+
+    let mut verdict = policy.judge_release(&report, &ledger)?;
+    // With a security-program policy in the evidence directory, every requirement it names
+    // must be met for this release.
+    if let Some(program) = fwgate_evidence::program::ProgramPolicy::load(&a.evidence)? {
+        let lines = fwgate_evidence::program::status(
+            &ledger,
+            &program,
+            &release,
+            time::OffsetDateTime::now_utc(),
+        )?;
+        for l in lines.iter().filter(|l| {
+            matches!(
+                l.state,
+                fwgate_evidence::program::State::Missing | fwgate_evidence::program::State::Stale
+            )
+        }) {
+            verdict.reasons.push(format!(
+                "{} ({}): {}{}",
+                l.id,
+                l.title,
+                l.why,
+                l.fix
+                    .as_deref()
+                    .map(|f| format!("; fix: {f}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     let product = a.product.clone().unwrap_or_else(|| {
         a.image
             .file_stem()
