@@ -318,9 +318,7 @@ pub fn bundle(a: BundleArgs) -> Result<Outcome> {
     if !a.evidence.is_dir() {
         anyhow::bail!("{}: no evidence directory", a.evidence.display());
     }
-    let ledger = Ledger::open(&a.evidence)
-        .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
-    let bytes = fwgate_evidence::bundle::build(&ledger, &a.release, &key)
+    let bytes = fwgate_release::bundle(&a.evidence, &a.release, &key)
         .with_context(|| format!("{}: bundling release {}", a.evidence.display(), a.release))?;
     super::write_atomic(&a.output, &bytes)?;
     println!(

@@ -1,0 +1,282 @@
+//! The release pipeline as a library: what `fwgate gate` does after the scan, callable from a
+//! CI plugin or a service with the same result.
+//!
+//! [`release`] takes the scan report of a release image and
+//! 1. records the evidence the gate produces itself: DL-3 (the scan, bound to the image's
+//!    SHA-256 and the ruleset digest, with the report kept by digest) and DL-4 (its advisory
+//!    matches), signing the ledger's head when a key is given and refusing a ledger that does
+//!    not verify;
+//! 2. judges the policy: the gate's own ([`fwgate_evidence::Policy`]) and, when the evidence
+//!    directory has a `policy.toml`, every requirement it names for this release;
+//! 3. with a key, writes the verdict as in-toto statements (`IMAGE.intoto.jsonl`) and, on a
+//!    pass only, signs the image (`IMAGE.minisig`, and `IMAGE.sig` when asked).
+//!
+//! [`bundle`] then writes the release's evidence bundle for auditors.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use fwgate_evidence::attest::AttestationInput;
+use fwgate_evidence::program::{self, ProgramPolicy, State};
+use fwgate_evidence::{EvidenceRecord, Ledger, Policy, Verdict};
+use fwgate_scan::{Report, TargetKind};
+use fwgate_sign::release::{GateStatus, SignOptions, Signed};
+use fwgate_sign::SecretKey;
+
+/// What can stop the pipeline (a failed policy is not an error: see [`Released::verdict`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// The report is not of an image file.
+    #[error("{0}: the gate takes a release image file, not a directory")]
+    NotAnImage(String),
+    /// Evidence could not be read, verified or recorded.
+    #[error(transparent)]
+    Evidence(#[from] fwgate_evidence::EvidenceError),
+    /// Signing or attesting failed.
+    #[error(transparent)]
+    Sign(#[from] fwgate_sign::SignError),
+    /// A document could not be serialised.
+    #[error("serialising: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// What [`release`] needs besides the report.
+pub struct ReleaseOptions<'a> {
+    /// The image the report is of (signed and attested beside it).
+    pub image: &'a Path,
+    /// The evidence directory.
+    pub evidence: &'a Path,
+    /// Release version (`unversioned` in the evidence when not given).
+    pub release: Option<&'a str>,
+    /// Product name, for the attestation.
+    pub product: &'a str,
+    /// The gate's policy.
+    pub policy: &'a Policy,
+    /// Signs the ledger, the attestation and (on a pass) the image.
+    pub key: Option<&'a SecretKey>,
+    /// Also write a raw Ed25519 signature.
+    pub raw: bool,
+}
+
+/// What [`release`] did.
+#[derive(Debug)]
+pub struct Released {
+    /// The DL-3 record, as stored.
+    pub dl3: EvidenceRecord,
+    /// The DL-4 record, as stored.
+    pub dl4: EvidenceRecord,
+    /// The verdict; signing happened only if it passed.
+    pub verdict: Verdict,
+    /// The image's signatures, on a pass with a key.
+    pub signed: Option<Signed>,
+    /// The attestation file, with a key.
+    pub attestation: Option<PathBuf>,
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// The policy file's gaps for `release`, as verdict reasons with the command that fills each.
+fn program_gaps(
+    ledger: &Ledger,
+    evidence: &Path,
+    release: &str,
+) -> Result<Vec<String>, ReleaseError> {
+    let Some(program) = ProgramPolicy::load(evidence)? else {
+        return Ok(Vec::new());
+    };
+    Ok(program::status(ledger, &program, release, now())?
+        .into_iter()
+        .filter(|l| matches!(l.state, State::Missing | State::Stale))
+        .map(|l| {
+            format!(
+                "{} ({}): {}{}",
+                l.id,
+                l.title,
+                l.why,
+                l.fix.map(|f| format!("; fix: {f}")).unwrap_or_default()
+            )
+        })
+        .collect())
+}
+
+/// Records, judges, attests and signs one release image from its scan `report`.
+pub fn release(report: &Report, o: &ReleaseOptions<'_>) -> Result<Released, ReleaseError> {
+    if report.target.kind != TargetKind::Image {
+        return Err(ReleaseError::NotAnImage(o.image.display().to_string()));
+    }
+    let rel = o.release.unwrap_or("unversioned");
+    let ledger = Ledger::open(o.evidence)?;
+    let artifact = ledger.store("scan-report", "json", &serde_json::to_vec_pretty(report)?)?;
+    let policy_artifact = ledger.store(
+        "policy",
+        "json",
+        &serde_json::to_vec_pretty(&o.policy.document())?,
+    )?;
+    let scan_verdict = o.policy.judge_scan(report);
+    let (dl3, _) = ledger.append_signed(
+        EvidenceRecord::static_analysis(
+            report,
+            rel,
+            scan_verdict.passed(),
+            o.policy,
+            artifact.clone(),
+        ),
+        now(),
+        o.key,
+    )?;
+    let (dl4, _) = ledger.append_signed(
+        EvidenceRecord::vulnerability_scan(report, rel, o.policy, artifact.clone()),
+        now(),
+        o.key,
+    )?;
+    let mut verdict = o.policy.judge_release(report, &ledger)?;
+    verdict
+        .reasons
+        .extend(program_gaps(&ledger, o.evidence, rel)?);
+
+    let mut signed = None;
+    let mut attestation = None;
+    if let Some(key) = o.key {
+        if verdict.passed() {
+            signed = Some(fwgate_sign::release::sign_image(
+                o.image,
+                key,
+                &SignOptions {
+                    release: o.release,
+                    gate: GateStatus::Passed {
+                        ruleset_digest: report.ruleset_digest.clone(),
+                        evidence: format!("{}#{}", dl3.requirement, dl3.seq),
+                    },
+                    expect_sha256: Some(&report.target.subject.sha256),
+                    raw: o.raw,
+                    output: None,
+                },
+            )?);
+        }
+        let statements = fwgate_evidence::attest::statements(&AttestationInput {
+            report,
+            policy: o.policy,
+            verdict: &verdict,
+            product: o.product,
+            release: rel,
+            report_artifact: &artifact,
+            policy_artifact: &policy_artifact,
+            time: now(),
+        });
+        let mut jsonl = String::new();
+        for st in &statements {
+            let env = fwgate_sign::dsse::sign_statement(key, st)?;
+            jsonl.push_str(&serde_json::to_string(&env)?);
+            jsonl.push('\n');
+        }
+        let path = fwgate_sign::release::beside(o.image, ".intoto.jsonl");
+        fwgate_sign::write_atomic(&path, jsonl.as_bytes())?;
+        attestation = Some(path);
+    }
+    Ok(Released {
+        dl3,
+        dl4,
+        verdict,
+        signed,
+        attestation,
+    })
+}
+
+/// The release's evidence bundle (see [`fwgate_evidence::bundle`]), signed with `key`.
+pub fn bundle(evidence: &Path, release: &str, key: &SecretKey) -> Result<Vec<u8>, ReleaseError> {
+    let ledger = Ledger::open(evidence)?;
+    Ok(fwgate_evidence::bundle::build(&ledger, release, key)?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn scan(image: &Path, work: &Path) -> Report {
+        let rules = fwgate_scan::RuleSet::embedded().unwrap();
+        fwgate_scan::scan_image(
+            image,
+            work,
+            &rules,
+            fwgate_unpack::Limits::default(),
+            &mut |_| {},
+        )
+        .unwrap()
+        .1
+    }
+
+    #[test]
+    fn a_clean_image_is_recorded_attested_and_signed_and_a_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let image = tmp.path().join("clean.bin");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../firmware-samples/clean.bin"
+            ),
+            &image,
+        )
+        .unwrap();
+        let report = scan(&image, &tmp.path().join("work"));
+        let key = SecretKey::from_seed(&[3; 32], fwgate_sign::KeyId([3; 8]));
+        let policy = Policy::default();
+        let o = ReleaseOptions {
+            image: &image,
+            evidence: &tmp.path().join("ev"),
+            release: Some("1.0"),
+            product: "acme",
+            policy: &policy,
+            key: Some(&key),
+            raw: false,
+        };
+        let done = release(&report, &o).unwrap();
+        assert!(done.verdict.passed(), "{:?}", done.verdict.reasons);
+        assert_eq!((done.dl3.seq, done.dl4.seq), (1, 2));
+        assert_eq!(done.dl3.requirement, "DL-3");
+        assert_eq!(done.dl4.requirement, "DL-4");
+        let signed = done.signed.unwrap();
+        let sig = std::fs::read_to_string(&signed.minisig).unwrap();
+        let mut f = std::fs::File::open(&image).unwrap();
+        let v = fwgate_sign::verify(&key.public(), &sig, &mut f, false).unwrap();
+        assert!(
+            v.trusted_comment.contains("gate:passed")
+                && v.trusted_comment.contains("evidence:DL-3#1")
+        );
+        assert!(done.attestation.unwrap().is_file());
+        let ledger = Ledger::open(&tmp.path().join("ev")).unwrap();
+        assert!(ledger.verify(&[key.public()]).unwrap().is_ok());
+        let tar = bundle(&tmp.path().join("ev"), "1.0", &key).unwrap();
+        let (_, files) = fwgate_evidence::bundle::read(tar.as_slice()).unwrap();
+        assert!(fwgate_evidence::bundle::verify(&files, &[key.public()])
+            .unwrap()
+            .problems
+            .is_empty());
+
+        // A policy failure is a verdict, not an error, and nothing is signed.
+        let strict = Policy {
+            fail_on: fwgate_scan::Severity::Info,
+            ..Policy::default()
+        };
+        std::fs::remove_file(&signed.minisig).unwrap();
+        let done = release(
+            &report,
+            &ReleaseOptions {
+                policy: &strict,
+                ..o
+            },
+        )
+        .unwrap();
+        assert!(!done.verdict.passed() && done.signed.is_none());
+        assert!(!signed.minisig.exists());
+
+        let mut dir_report = report.clone();
+        dir_report.target.kind = TargetKind::Directory;
+        assert!(matches!(
+            release(&dir_report, &o),
+            Err(ReleaseError::NotAnImage(_))
+        ));
+    }
+}
