@@ -84,12 +84,15 @@ fn router_fails_the_gate_for_the_planted_problems_and_is_not_signed() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // DL-4 from the same scan follows it: router.bin's components match no advisory.
-    let dl4 = recs.last().unwrap();
+    // DL-4 from the same scan follows it (router.bin's components match no advisory), then
+    // DL-6 (the first release: nothing fixed yet); a failed gate signs nothing, so no DL-9.
+    assert_eq!(recs.len(), 3);
+    let dl4 = &recs[1];
     assert_eq!(dl4["requirement"], "DL-4");
     assert_eq!(dl4["outcome"], "pass");
     assert_eq!(dl4["subject"]["sha256"], sha256_file(&image));
-    let rec = &recs[recs.len() - 2];
+    assert_eq!(recs[2]["requirement"], "DL-6");
+    let rec = &recs[0];
     assert_eq!(rec["requirement"], "DL-3");
     assert_eq!(rec["outcome"], "fail");
     assert_eq!(rec["release"], "2.4.1");
@@ -325,7 +328,7 @@ fn tampered_evidence_is_detected() {
         .arg(&public));
     assert!(o.status.success());
     assert!(
-        stdout(&o).contains("every record signed (through #4)"),
+        stdout(&o).contains("every record signed (through #7)"),
         "{}",
         stdout(&o)
     );
@@ -380,7 +383,11 @@ fn tampered_evidence_is_detected() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to append"));
 
     // Dropping the last record.
-    fs::write(&ledger, format!("{}\n", lines[..3].join("\n"))).unwrap();
+    fs::write(
+        &ledger,
+        format!("{}\n", lines[..lines.len() - 1].join("\n")),
+    )
+    .unwrap();
     let (code, err) = verify(true);
     assert_eq!(code, Some(1));
     assert!(err.contains("truncated"), "{err}");

@@ -126,8 +126,8 @@ fn ledger_lines_survive_mutations() {
     let o = run(fwgate().arg("gate").arg(&image).arg("--evidence").arg(&ev));
     assert_eq!(o.status.code(), Some(0));
     let text = fs::read_to_string(ev.join("ledger.jsonl")).unwrap();
-    // DL-3 and DL-4.
-    assert_eq!(fwgate_evidence::parse_ledger(&text).unwrap().len(), 2);
+    // DL-3, DL-4 and DL-6.
+    assert_eq!(fwgate_evidence::parse_ledger(&text).unwrap().len(), 3);
     for m in mutations(text.as_bytes(), 400, 13) {
         if let Ok(t) = std::str::from_utf8(&m) {
             let _ = fwgate_evidence::parse_ledger(t);

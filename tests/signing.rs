@@ -231,10 +231,10 @@ fn sign_requires_a_passing_gate_for_this_exact_image() {
     let ruleset = report["ruleset_digest"].as_str().unwrap();
     let v = verify(&clean, &public, &[]);
     assert!(v.status.success());
-    // Router's gate recorded DL-3 and DL-4 as #1 and #2.
+    // Router's gate recorded DL-3, DL-4 and DL-6 as #1 to #3.
     assert!(
         stdout(&v).contains(&format!(
-            "gate:passed\truleset:sha256:{ruleset}\tevidence:DL-3#3"
+            "gate:passed\truleset:sha256:{ruleset}\tevidence:DL-3#4"
         )),
         "{}",
         stdout(&v)

@@ -516,6 +516,25 @@ impl Ledger {
         Ok(())
     }
 
+    /// An artifact's bytes: a file of the store (never a path outside it), bounded, and
+    /// matching its recorded digest.
+    pub fn read_artifact(&self, a: &Artifact) -> Result<Vec<u8>> {
+        let bad = |m: String| EvidenceError::Catalog(format!("artifact {}: {m}", a.path));
+        if !is_store_path(&a.path) {
+            return Err(bad("not a file of the store".into()));
+        }
+        let path = self.dir.join(&a.path);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            return Err(bad("missing or not a regular file".into()));
+        }
+        let bytes = read_bounded(&path, MAX_ARTIFACT, "read artifact")?
+            .ok_or_else(|| bad("missing".into()))?;
+        if sha256_hex(&bytes) != a.sha256 {
+            return Err(bad("does not match its recorded sha256".into()));
+        }
+        Ok(bytes)
+    }
+
     /// The latest record for `requirement` about the image with digest `sha256`.
     pub fn latest_for(&self, requirement: &str, sha256: &str) -> Result<Option<EvidenceRecord>> {
         Ok(self

@@ -21,6 +21,11 @@ pub enum EvidenceKind {
     /// A document or another tool's output attached with `fwgate evidence add`; its evidence
     /// kind (threat model, pen-test report, …) is in `details.kind`.
     Attached,
+    /// Findings fixed since the previous release's scan, and those suppressed (reason,
+    /// owner, expiry): the remediation record.
+    Remediation,
+    /// The released image's signature and attestation.
+    Signature,
 }
 
 impl EvidenceKind {
@@ -29,6 +34,8 @@ impl EvidenceKind {
         match self {
             EvidenceKind::StaticAnalysis => "DL-3",
             EvidenceKind::VulnerabilityScan => "DL-4",
+            EvidenceKind::Remediation => "DL-6",
+            EvidenceKind::Signature => "DL-9",
             EvidenceKind::Attached => "",
         }
     }
@@ -38,6 +45,8 @@ impl EvidenceKind {
         match record.kind {
             EvidenceKind::StaticAnalysis => "static-analysis",
             EvidenceKind::VulnerabilityScan => "vulnerability-scan",
+            EvidenceKind::Remediation => "remediation-record",
+            EvidenceKind::Signature => "signature",
             EvidenceKind::Attached => record.details["kind"].as_str().unwrap_or("other"),
         }
     }
@@ -204,6 +213,135 @@ impl EvidenceRecord {
                 "fail_on": policy.fail_on.as_str(),
             }),
             artifacts: vec![report_artifact],
+        }
+    }
+
+    /// DL-6 evidence: what changed since `previous` (the latest scan of another release in
+    /// the ledger, with its report), and every suppressed finding with its reason, owner and
+    /// expiry. Always a pass: it records remediation, the scan judges it.
+    pub fn remediation(
+        report: &Report,
+        release: &str,
+        previous: Option<(&EvidenceRecord, &Report)>,
+        report_artifact: Artifact,
+    ) -> EvidenceRecord {
+        let now: std::collections::BTreeSet<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
+        let brief = |f: &fwgate_scan::Finding| {
+            serde_json::json!({
+                "rule": f.rule_id,
+                "path": f.location.inner_path,
+                "severity": f.severity.as_str(),
+                "fingerprint": f.fingerprint,
+            })
+        };
+        let (fixed, new, prev) = match previous {
+            Some((rec, old)) => {
+                let before: std::collections::BTreeSet<&str> = old
+                    .findings
+                    .iter()
+                    .map(|f| f.fingerprint.as_str())
+                    .collect();
+                let fixed: Vec<serde_json::Value> = old
+                    .findings
+                    .iter()
+                    .filter(|f| !now.contains(f.fingerprint.as_str()))
+                    .map(brief)
+                    .collect();
+                let new: Vec<serde_json::Value> = report
+                    .findings
+                    .iter()
+                    .filter(|f| !before.contains(f.fingerprint.as_str()))
+                    .map(brief)
+                    .collect();
+                let prev = serde_json::json!({
+                    "release": rec.release,
+                    "record": rec.seq,
+                    "sha256": rec.subject.sha256,
+                });
+                (fixed, new, Some(prev))
+            }
+            None => (Vec::new(), Vec::new(), None),
+        };
+        let suppressed: Vec<serde_json::Value> = report
+            .findings
+            .iter()
+            .filter_map(|f| {
+                f.suppression.as_ref().map(|s| {
+                    let mut v = brief(f);
+                    v["reason"] = s.reason.clone().into();
+                    v["owner"] = s.owner.clone().into();
+                    v["expires"] = s.expires.clone().into();
+                    v
+                })
+            })
+            .collect();
+        EvidenceRecord {
+            schema: RECORD_SCHEMA.into(),
+            seq: 0,
+            prev: None,
+            requirement: EvidenceKind::Remediation.requirement().into(),
+            kind: EvidenceKind::Remediation,
+            release: release.into(),
+            subject: report.target.subject.clone(),
+            recorded_at: String::new(),
+            tool: report.tool.clone(),
+            outcome: Outcome::Pass,
+            summary: match &prev {
+                Some(p) => format!(
+                    "since release {}: {} finding(s) fixed, {} new; {} suppressed with reason, owner and expiry",
+                    p["release"].as_str().unwrap_or("?"),
+                    fixed.len(),
+                    new.len(),
+                    suppressed.len()
+                ),
+                None => format!(
+                    "first release in the ledger; {} suppressed finding(s) with reason, owner and expiry",
+                    suppressed.len()
+                ),
+            },
+            details: serde_json::json!({
+                "previous": prev,
+                "fixed": fixed,
+                "new": new,
+                "suppressed": suppressed,
+            }),
+            artifacts: vec![report_artifact],
+        }
+    }
+
+    /// DL-9 evidence: the released image's signature and attestation, kept by digest.
+    pub fn signature(
+        report: &Report,
+        release: &str,
+        key_id: &str,
+        artifacts: Vec<Artifact>,
+    ) -> EvidenceRecord {
+        EvidenceRecord {
+            schema: RECORD_SCHEMA.into(),
+            seq: 0,
+            prev: None,
+            requirement: EvidenceKind::Signature.requirement().into(),
+            kind: EvidenceKind::Signature,
+            release: release.into(),
+            subject: report.target.subject.clone(),
+            recorded_at: String::new(),
+            tool: report.tool.clone(),
+            outcome: Outcome::Pass,
+            summary: format!(
+                "{} signed by key {key_id} after a passing gate ({})",
+                report.target.subject.name,
+                artifacts
+                    .iter()
+                    .map(|a| a.role.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            details: serde_json::json!({ "key": key_id }),
+            artifacts,
         }
     }
 

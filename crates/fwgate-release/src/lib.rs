@@ -3,13 +3,15 @@
 //!
 //! [`release`] takes the scan report of a release image and
 //! 1. records the evidence the gate produces itself: DL-3 (the scan, bound to the image's
-//!    SHA-256 and the ruleset digest, with the report kept by digest) and DL-4 (its advisory
-//!    matches), signing the ledger's head when a key is given and refusing a ledger that does
-//!    not verify;
+//!    SHA-256 and the ruleset digest, with the report kept by digest), DL-4 (its advisory
+//!    matches) and DL-6 (findings fixed since the previous release; those suppressed, with
+//!    reason, owner and expiry), signing the ledger's head when a key is given and refusing a
+//!    ledger that does not verify;
 //! 2. judges the policy: the gate's own ([`fwgate_evidence::Policy`]) and, when the evidence
 //!    directory has a `policy.toml`, every requirement it names for this release;
 //! 3. with a key, writes the verdict as in-toto statements (`IMAGE.intoto.jsonl`) and, on a
-//!    pass only, signs the image (`IMAGE.minisig`, and `IMAGE.sig` when asked).
+//!    pass only, signs the image (`IMAGE.minisig`, and `IMAGE.sig` when asked) and records
+//!    DL-9 with the signature and attestation kept as artifacts.
 //!
 //! [`bundle`] then writes the release's evidence bundle for auditors.
 #![forbid(unsafe_code)]
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use fwgate_evidence::attest::AttestationInput;
 use fwgate_evidence::program::{self, ProgramPolicy, State};
-use fwgate_evidence::{EvidenceRecord, Ledger, Policy, Verdict};
+use fwgate_evidence::{EvidenceKind, EvidenceRecord, Ledger, Policy, Verdict};
 use fwgate_scan::{Report, TargetKind};
 use fwgate_sign::release::{GateStatus, SignOptions, Signed};
 use fwgate_sign::SecretKey;
@@ -65,6 +67,10 @@ pub struct Released {
     pub dl3: EvidenceRecord,
     /// The DL-4 record, as stored.
     pub dl4: EvidenceRecord,
+    /// The DL-6 record (fixed since the previous release; suppressed), as stored.
+    pub dl6: EvidenceRecord,
+    /// The DL-9 record (signature and attestation), when the image was signed.
+    pub dl9: Option<EvidenceRecord>,
     /// The verdict; signing happened only if it passed.
     pub verdict: Verdict,
     /// The image's signatures, on a pass with a key.
@@ -73,15 +79,28 @@ pub struct Released {
     pub attestation: Option<PathBuf>,
 }
 
+/// A signature file just written (small by construction), read back to keep it.
+fn read_small(path: &Path) -> Result<Vec<u8>, ReleaseError> {
+    std::fs::read(path).map_err(|e| {
+        ReleaseError::Evidence(fwgate_evidence::EvidenceError::Io {
+            path: path.to_path_buf(),
+            op: "read signature",
+            source: e,
+        })
+    })
+}
+
 fn now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
 /// The policy file's gaps for `release`, as verdict reasons with the command that fills each.
+/// With a key, DL-9 (the signature) is not a gap: the pipeline records it when it signs.
 fn program_gaps(
     ledger: &Ledger,
     evidence: &Path,
     release: &str,
+    signing: bool,
 ) -> Result<Vec<String>, ReleaseError> {
     let Some(program) = ProgramPolicy::load(evidence)? else {
         return Ok(Vec::new());
@@ -89,6 +108,7 @@ fn program_gaps(
     Ok(program::status(ledger, &program, release, now())?
         .into_iter()
         .filter(|l| matches!(l.state, State::Missing | State::Stale))
+        .filter(|l| !(signing && l.id == EvidenceKind::Signature.requirement()))
         .map(|l| {
             format!(
                 "{} ({}): {}{}",
@@ -131,13 +151,35 @@ pub fn release(report: &Report, o: &ReleaseOptions<'_>) -> Result<Released, Rele
         now(),
         o.key,
     )?;
+    // DL-6: what the latest scan of another release found that this one does not, and
+    // what is suppressed, with reason, owner and expiry.
+    let previous = ledger
+        .records()?
+        .into_iter()
+        .rev()
+        .find(|r| r.kind == EvidenceKind::StaticAnalysis && r.release != rel);
+    let previous_report = match previous.as_ref().and_then(|r| r.artifacts.first()) {
+        Some(a) => Some(serde_json::from_slice::<Report>(&ledger.read_artifact(a)?)?),
+        None => None,
+    };
+    let (dl6, _) = ledger.append_signed(
+        EvidenceRecord::remediation(
+            report,
+            rel,
+            previous.as_ref().zip(previous_report.as_ref()),
+            artifact.clone(),
+        ),
+        now(),
+        o.key,
+    )?;
     let mut verdict = o.policy.judge_release(report, &ledger)?;
     verdict
         .reasons
-        .extend(program_gaps(&ledger, o.evidence, rel)?);
+        .extend(program_gaps(&ledger, o.evidence, rel, o.key.is_some())?);
 
     let mut signed = None;
     let mut attestation = None;
+    let mut dl9 = None;
     if let Some(key) = o.key {
         if verdict.passed() {
             signed = Some(fwgate_sign::release::sign_image(
@@ -174,10 +216,28 @@ pub fn release(report: &Report, o: &ReleaseOptions<'_>) -> Result<Released, Rele
         let path = fwgate_sign::release::beside(o.image, ".intoto.jsonl");
         fwgate_sign::write_atomic(&path, jsonl.as_bytes())?;
         attestation = Some(path);
+        // DL-9: the released image's signature and attestation, kept with the evidence.
+        if let Some(s) = &signed {
+            let mut artifacts = vec![
+                ledger.store("minisig", "minisig", &read_small(&s.minisig)?)?,
+                ledger.store("attestation", "jsonl", jsonl.as_bytes())?,
+            ];
+            if let Some(raw) = &s.raw {
+                artifacts.push(ledger.store("raw-signature", "sig", &read_small(raw)?)?);
+            }
+            let (rec, _) = ledger.append_signed(
+                EvidenceRecord::signature(report, rel, &key.id.to_string(), artifacts),
+                now(),
+                Some(key),
+            )?;
+            dl9 = Some(rec);
+        }
     }
     Ok(Released {
         dl3,
         dl4,
+        dl6,
+        dl9,
         verdict,
         signed,
         attestation,
@@ -234,7 +294,12 @@ mod tests {
         };
         let done = release(&report, &o).unwrap();
         assert!(done.verdict.passed(), "{:?}", done.verdict.reasons);
-        assert_eq!((done.dl3.seq, done.dl4.seq), (1, 2));
+        assert_eq!((done.dl3.seq, done.dl4.seq, done.dl6.seq), (1, 2, 3));
+        assert_eq!(done.dl6.requirement, "DL-6");
+        let dl9 = done.dl9.as_ref().unwrap();
+        assert_eq!((dl9.requirement.as_str(), dl9.seq), ("DL-9", 4));
+        let roles: Vec<&str> = dl9.artifacts.iter().map(|a| a.role.as_str()).collect();
+        assert_eq!(roles, ["minisig", "attestation"]);
         assert_eq!(done.dl3.requirement, "DL-3");
         assert_eq!(done.dl4.requirement, "DL-4");
         let signed = done.signed.unwrap();
@@ -278,5 +343,70 @@ mod tests {
             release(&dir_report, &o),
             Err(ReleaseError::NotAnImage(_))
         ));
+    }
+
+    #[test]
+    fn the_remediation_record_names_what_was_fixed_since_the_previous_release_and_what_is_suppressed(
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../firmware-samples/");
+        let ev = tmp.path().join("ev");
+        let policy = Policy::default();
+        let run = |name: &str, release: &str, suppress: bool| {
+            let image = tmp.path().join(name);
+            std::fs::copy(format!("{samples}{name}"), &image).unwrap();
+            let mut report = scan(&image, &tmp.path().join(format!("work-{release}")));
+            if suppress {
+                let f = report.findings.first_mut().unwrap();
+                f.suppression = Some(fwgate_scan::Suppression {
+                    reason: "reviewed".into(),
+                    owner: "psirt@example.com".into(),
+                    expires: "2099-01-01".into(),
+                    source: "s.toml#1".into(),
+                });
+            }
+            release_once(&report, &image, &ev, release, &policy)
+        };
+        let first = run("router.bin", "0.9", false);
+        assert!(first.dl6.details["previous"].is_null());
+        let second = run("clean.bin", "1.0", true);
+        let d = &second.dl6.details;
+        assert_eq!(d["previous"]["release"], "0.9");
+        assert_eq!(d["previous"]["record"], first.dl3.seq);
+        // Router's planted problems are gone from the clean image.
+        let fixed: Vec<&str> = d["fixed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(
+            fixed.contains(&"FWG-CRED-001") && fixed.contains(&"FWG-SVC-001"),
+            "{fixed:?}"
+        );
+        assert_eq!(d["suppressed"][0]["owner"], "psirt@example.com");
+        assert_eq!(d["suppressed"][0]["expires"], "2099-01-01");
+    }
+
+    fn release_once(
+        report: &Report,
+        image: &Path,
+        ev: &Path,
+        release: &str,
+        policy: &Policy,
+    ) -> Released {
+        super::release(
+            report,
+            &ReleaseOptions {
+                image,
+                evidence: ev,
+                release: Some(release),
+                product: "acme",
+                policy,
+                key: None,
+                raw: false,
+            },
+        )
+        .unwrap()
     }
 }

@@ -55,7 +55,7 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
             super::write_atomic(path, &buf)?;
         }
     }
-    for r in [&done.dl3, &done.dl4] {
+    for r in [&done.dl3, &done.dl4, &done.dl6] {
         println!(
             "evidence  {} recorded as #{} ({}) in {}",
             r.requirement,
@@ -81,6 +81,12 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         }
     } else if done.verdict.passed() {
         println!("signed    no (give --key to sign on pass)");
+    }
+    if let Some(r) = &done.dl9 {
+        println!(
+            "evidence  {} recorded as #{} (signature and attestation)",
+            r.requirement, r.seq
+        );
     }
     if let (Some(path), Some(key)) = (&done.attestation, &key) {
         println!(
