@@ -303,7 +303,7 @@ fn released(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let o = run(fwgate()
         .arg("gate")
         .arg(&image)
-        .args(["--release", "1.0", "--key"])
+        .args(["--release", "1.0", "--manufacturer", "Acme Networks", "--key"])
         .arg(&key)
         .arg("--evidence")
         .arg(&ev));
@@ -511,6 +511,10 @@ fn the_html_report_renders_in_a_real_browser_with_every_requirement() {
     // part of the evidence for confidentiality but does not prove it.
     assert_eq!(of("CRA-I-1.2a"), "satisfied");
     assert_eq!(of("CRA-I-1.2e"), "missing");
+    // The gate recorded the SBOM (given the manufacturer) and the signature.
+    assert_eq!(of("CRA-I-2.1"), "satisfied");
+    assert_eq!(of("CRA-VII-8"), "satisfied");
+    assert_eq!(of("DL-9"), "satisfied");
     assert_eq!(of("DL-10"), "waived");
 
     let profile = tmp.path().join("profile");

@@ -518,6 +518,10 @@ pub struct GateArgs {
     /// (default: the image's file name without its extension).
     #[arg(long, value_name = "NAME")]
     pub product: Option<String>,
+    /// The manufacturer: with it the gate also records the image's CycloneDX 1.6 SBOM as
+    /// evidence (CRA Annex I Part II (1)).
+    #[arg(long, env = "FWGATE_MANUFACTURER", value_name = "NAME")]
+    pub manufacturer: Option<String>,
     /// Also write IMAGE.sig, a raw Ed25519 signature for OpenSSL-based verifiers.
     #[arg(long)]
     pub raw: bool,

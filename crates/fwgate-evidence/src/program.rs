@@ -256,7 +256,12 @@ fn kind_rule(r: &EvidenceRecord) -> Option<String> {
 
 fn fix_for(req: &Requirement, release: &str) -> String {
     if req.automatic {
-        return format!("fwgate gate IMAGE --release {release} --key KEY");
+        let sbom = if req.evidence.iter().any(|k| k == "sbom") {
+            " --manufacturer NAME"
+        } else {
+            ""
+        };
+        return format!("fwgate gate IMAGE --release {release} --key KEY{sbom}");
     }
     let kind = req.evidence.first().map(String::as_str).unwrap_or("other");
     format!(

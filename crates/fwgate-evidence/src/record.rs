@@ -26,6 +26,8 @@ pub enum EvidenceKind {
     Remediation,
     /// The released image's signature and attestation.
     Signature,
+    /// The image's CycloneDX SBOM.
+    Sbom,
 }
 
 impl EvidenceKind {
@@ -36,6 +38,7 @@ impl EvidenceKind {
             EvidenceKind::VulnerabilityScan => "DL-4",
             EvidenceKind::Remediation => "DL-6",
             EvidenceKind::Signature => "DL-9",
+            EvidenceKind::Sbom => "CRA-I-2.1",
             EvidenceKind::Attached => "",
         }
     }
@@ -47,6 +50,7 @@ impl EvidenceKind {
             EvidenceKind::VulnerabilityScan => "vulnerability-scan",
             EvidenceKind::Remediation => "remediation-record",
             EvidenceKind::Signature => "signature",
+            EvidenceKind::Sbom => "sbom",
             EvidenceKind::Attached => record.details["kind"].as_str().unwrap_or("other"),
         }
     }
@@ -310,6 +314,38 @@ impl EvidenceRecord {
                 "suppressed": suppressed,
             }),
             artifacts: vec![report_artifact],
+        }
+    }
+
+    /// The image's SBOM (CRA Annex I Part II (1)), kept by digest.
+    pub fn sbom(report: &Report, release: &str, artifact: Artifact) -> EvidenceRecord {
+        let unknown = report
+            .components
+            .iter()
+            .filter(|c| c.version.is_none())
+            .count();
+        EvidenceRecord {
+            schema: RECORD_SCHEMA.into(),
+            seq: 0,
+            prev: None,
+            requirement: EvidenceKind::Sbom.requirement().into(),
+            kind: EvidenceKind::Sbom,
+            release: release.into(),
+            subject: report.target.subject.clone(),
+            recorded_at: String::new(),
+            tool: report.tool.clone(),
+            outcome: Outcome::Pass,
+            summary: format!(
+                "CycloneDX 1.6 SBOM of {}: {} component(s), {unknown} with an unknown version",
+                report.target.subject.name,
+                report.components.len()
+            ),
+            details: serde_json::json!({
+                "components": report.components.len(),
+                "unknown_versions": unknown,
+                "format": "CycloneDX 1.6",
+            }),
+            artifacts: vec![artifact],
         }
     }
 

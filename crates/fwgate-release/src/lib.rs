@@ -58,6 +58,8 @@ pub struct ReleaseOptions<'a> {
     pub key: Option<&'a SecretKey>,
     /// Also write a raw Ed25519 signature.
     pub raw: bool,
+    /// With these, the image's CycloneDX SBOM is recorded too.
+    pub sbom: Option<&'a fwgate_scan::components::sbom::SbomOptions>,
 }
 
 /// What [`release`] did.
@@ -71,6 +73,8 @@ pub struct Released {
     pub dl6: EvidenceRecord,
     /// The DL-9 record (signature and attestation), when the image was signed.
     pub dl9: Option<EvidenceRecord>,
+    /// The SBOM record, when SBOM options were given.
+    pub sbom: Option<EvidenceRecord>,
     /// The verdict; signing happened only if it passed.
     pub verdict: Verdict,
     /// The image's signatures, on a pass with a key.
@@ -172,6 +176,20 @@ pub fn release(report: &Report, o: &ReleaseOptions<'_>) -> Result<Released, Rele
         now(),
         o.key,
     )?;
+    let sbom = match o.sbom {
+        Some(opts) => {
+            let mut bytes =
+                serde_json::to_vec_pretty(&fwgate_scan::components::sbom::document(report, opts))?;
+            bytes.push(b'\n');
+            let a = ledger.store("sbom", "json", &bytes)?;
+            Some(
+                ledger
+                    .append_signed(EvidenceRecord::sbom(report, rel, a), now(), o.key)?
+                    .0,
+            )
+        }
+        None => None,
+    };
     let mut verdict = o.policy.judge_release(report, &ledger)?;
     verdict
         .reasons
@@ -238,6 +256,7 @@ pub fn release(report: &Report, o: &ReleaseOptions<'_>) -> Result<Released, Rele
         dl4,
         dl6,
         dl9,
+        sbom,
         verdict,
         signed,
         attestation,
@@ -291,6 +310,7 @@ mod tests {
             policy: &policy,
             key: Some(&key),
             raw: false,
+            sbom: None,
         };
         let done = release(&report, &o).unwrap();
         assert!(done.verdict.passed(), "{:?}", done.verdict.reasons);
@@ -405,6 +425,7 @@ mod tests {
                 policy,
                 key: None,
                 raw: false,
+                sbom: None,
             },
         )
         .unwrap()

@@ -27,6 +27,17 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "firmware".into())
     });
+    let sbom = match a.manufacturer.as_deref().filter(|m| !m.trim().is_empty()) {
+        Some(m) => Some(super::sbom::sbom_options(
+            &report,
+            &a.image,
+            m,
+            None,
+            a.release.as_deref(),
+            false,
+        )?),
+        None => None,
+    };
     let done = fwgate_release::release(
         &report,
         &fwgate_release::ReleaseOptions {
@@ -37,6 +48,7 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
             policy: &policy,
             key: key.as_ref(),
             raw: a.raw,
+            sbom: sbom.as_ref(),
         },
     )
     .map_err(|e| match e {
@@ -81,6 +93,12 @@ pub fn run(a: GateArgs) -> Result<Outcome> {
         }
     } else if done.verdict.passed() {
         println!("signed    no (give --key to sign on pass)");
+    }
+    if let Some(r) = &done.sbom {
+        println!(
+            "evidence  {} recorded as #{} (CycloneDX SBOM)",
+            r.requirement, r.seq
+        );
     }
     if let Some(r) = &done.dl9 {
         println!(

@@ -70,19 +70,55 @@ pub fn sbom(a: SbomArgs) -> Result<Outcome> {
     }
     let (report, _guard) = identify(&a.target, a.workdir.as_deref(), &a.rules, &a.limits)?;
     problems_to_stderr(&report);
-    let image_sha512 = a
-        .target
-        .is_file()
-        .then(|| sha512_file(&a.target))
-        .transpose()?;
-    let (serial, timestamp) = if a.reproducible {
+    let opts = sbom_options(
+        &report,
+        &a.target,
+        &a.manufacturer,
+        a.contact.as_deref(),
+        a.release.as_deref(),
+        a.reproducible,
+    )?;
+    let doc = sbom::document(&report, &opts);
+    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+    bytes.push(b'\n');
+    match &a.output {
+        Some(p) => super::write_atomic(p, &bytes)?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(&bytes)
+            .context("writing to stdout")?,
+    }
+    let unknown = report
+        .components
+        .iter()
+        .filter(|c| c.version.is_none())
+        .count();
+    eprintln!(
+        "fwgate: {} component(s) in the SBOM ({unknown} with an unknown version)",
+        report.components.len()
+    );
+    Ok(Outcome::Pass)
+}
+
+/// The SBOM's options for `report` of `target`: the image's SHA-512, and a serial and
+/// timestamp that `reproducible` derives from the inputs (and `SOURCE_DATE_EPOCH`).
+pub fn sbom_options(
+    report: &Report,
+    target: &std::path::Path,
+    manufacturer: &str,
+    contact: Option<&str>,
+    release: Option<&str>,
+    reproducible: bool,
+) -> Result<SbomOptions> {
+    let image_sha512 = target.is_file().then(|| sha512_file(target)).transpose()?;
+    let (serial, timestamp) = if reproducible {
         let mut h = Sha256::new();
         for part in [
             report.target.subject.sha256.as_bytes(),
             report.target.subject.name.as_bytes(),
             report.ruleset_digest.as_bytes(),
-            a.release.as_deref().unwrap_or_default().as_bytes(),
-            a.manufacturer.as_bytes(),
+            release.unwrap_or_default().as_bytes(),
+            manufacturer.as_bytes(),
         ] {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part);
@@ -106,36 +142,14 @@ pub fn sbom(a: SbomArgs) -> Result<Outcome> {
         .replace_nanosecond(0)
         .unwrap_or(timestamp)
         .format(&time::format_description::well_known::Rfc3339)?;
-    let doc = sbom::document(
-        &report,
-        &SbomOptions {
-            manufacturer: a.manufacturer.clone(),
-            contact: a.contact.clone(),
-            release: a.release.clone(),
-            image_sha512,
-            serial,
-            timestamp,
-        },
-    );
-    let mut bytes = serde_json::to_vec_pretty(&doc)?;
-    bytes.push(b'\n');
-    match &a.output {
-        Some(p) => super::write_atomic(p, &bytes)?,
-        None => std::io::stdout()
-            .lock()
-            .write_all(&bytes)
-            .context("writing to stdout")?,
-    }
-    let unknown = report
-        .components
-        .iter()
-        .filter(|c| c.version.is_none())
-        .count();
-    eprintln!(
-        "fwgate: {} component(s) in the SBOM ({unknown} with an unknown version)",
-        report.components.len()
-    );
-    Ok(Outcome::Pass)
+    Ok(SbomOptions {
+        manufacturer: manufacturer.to_string(),
+        contact: contact.map(String::from),
+        release: release.map(String::from),
+        image_sha512,
+        serial,
+        timestamp,
+    })
 }
 
 pub fn components(a: ComponentsArgs) -> Result<Outcome> {
