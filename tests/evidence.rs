@@ -11,16 +11,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
-    let o = run(fwgate().args(["keygen", "--out-dir"]).arg(dir).args([
-        "--name",
-        "release",
-        "--unencrypted",
-    ]));
-    assert!(o.status.success());
-    (dir.join("release.key"), dir.join("release.pub"))
-}
-
 fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
@@ -303,7 +293,13 @@ fn released(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let o = run(fwgate()
         .arg("gate")
         .arg(&image)
-        .args(["--release", "1.0", "--manufacturer", "Acme Networks", "--key"])
+        .args([
+            "--release",
+            "1.0",
+            "--manufacturer",
+            "Acme Networks",
+            "--key",
+        ])
         .arg(&key)
         .arg("--evidence")
         .arg(&ev));

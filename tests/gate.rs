@@ -10,16 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-fn keygen(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let o = run(fwgate().args(["keygen", "--out-dir"]).arg(dir).args([
-        "--name",
-        "release",
-        "--unencrypted",
-    ]));
-    assert!(o.status.success());
-    (dir.join("release.key"), dir.join("release.pub"))
-}
-
 /// `fwgate gate IMAGE --key KEY --release 2.4.1 --evidence DIR`.
 fn gate(image: &Path, key: &Path, evidence: &Path) -> Command {
     let mut c = fwgate();

@@ -11,6 +11,17 @@ pub fn fwgate() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fwgate"))
 }
 
+/// `fwgate keygen` of an unencrypted key named `release` in `dir`: (secret, minisign public).
+pub fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
+    let o = run(fwgate().args(["keygen", "--out-dir"]).arg(dir).args([
+        "--name",
+        "release",
+        "--unencrypted",
+    ]));
+    assert!(o.status.success());
+    (dir.join("release.key"), dir.join("release.pub"))
+}
+
 pub fn bin_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fwgate"))
         .parent()

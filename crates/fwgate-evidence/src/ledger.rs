@@ -120,6 +120,14 @@ fn read_bounded(path: &Path, max: u64, op: &'static str) -> Result<Option<Vec<u8
     Ok(Some(bytes))
 }
 
+/// `now` in RFC 3339, whole seconds, as records and checkpoints state their time.
+fn rfc3339(now: time::OffsetDateTime) -> Result<String> {
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| EvidenceError::Catalog(e.to_string()))
+}
+
 /// True when `rel` is a path [`Ledger::store`] makes: `artifacts/sha256-<64 hex>.<ext>`.
 fn is_store_path(rel: &str) -> bool {
     let Some(name) = rel.strip_prefix("artifacts/sha256-") else {
@@ -267,11 +275,7 @@ impl Ledger {
         let existing = parse(&text)?;
         record.seq = existing.len() as u64 + 1;
         record.prev = existing.last().map(|(_, d)| d.clone());
-        let stamp = now
-            .replace_nanosecond(0)
-            .unwrap_or(now)
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| EvidenceError::Catalog(e.to_string()))?;
+        let stamp = rfc3339(now)?;
         record.recorded_at = stamp.clone();
         let line = serde_json::to_string(&record).map_err(|e| EvidenceError::Ledger {
             line: existing.len() + 1,
@@ -305,12 +309,7 @@ impl Ledger {
         }
         let lines = self.lines()?;
         if let Some((rec, digest)) = lines.last() {
-            let stamp = now
-                .replace_nanosecond(0)
-                .unwrap_or(now)
-                .format(&time::format_description::well_known::Rfc3339)
-                .map_err(|e| EvidenceError::Catalog(e.to_string()))?;
-            self.write_checkpoint(rec.seq, digest, stamp, key)?;
+            self.write_checkpoint(rec.seq, digest, rfc3339(now)?, key)?;
         }
         Ok(check)
     }
