@@ -348,6 +348,15 @@ pub fn verify(files: &Files, keys: &[PublicKey]) -> Result<BundleCheck> {
     // The ledger, checked as the gate checks its directory.
     let tmp = tempfile::tempdir().map_err(|e| err(e.to_string()))?;
     for (path, bytes) in files {
+        // Only names `read` accepts are written (a caller may build `files` itself).
+        if path
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            c.problems
+                .push(format!("{path}: not a plain relative path"));
+            continue;
+        }
         if path == "ledger.jsonl"
             || path == crate::checkpoint::CHECKPOINTS
             || path.starts_with("artifacts/")

@@ -74,8 +74,10 @@ fn records(source: &Path) -> Result<Vec<(Osv, serde_json::Value)>> {
         let mut stack = vec![source.to_path_buf()];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).with_context(|| format!("{}", d.display()))? {
-                let p = e?.path();
-                if p.is_dir() {
+                let e = e?;
+                let p = e.path();
+                // Links are not followed: a link to a parent directory would walk forever.
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
                     stack.push(p);
                 } else if p.extension().is_some_and(|x| x == "json") {
                     files.push(p);

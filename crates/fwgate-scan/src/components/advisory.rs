@@ -217,10 +217,14 @@ impl Store {
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
             let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            // Links are not followed: a link to a parent directory would walk forever.
+            let mut paths: Vec<_> = entries
+                .flatten()
+                .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+                .collect();
             paths.sort();
-            for p in paths {
-                if p.is_dir() {
+            for (p, is_dir) in paths {
+                if is_dir {
                     stack.push(p);
                 } else if p.extension().is_some_and(|e| e == "json") {
                     let bytes = read_bounded(&p)?;
@@ -763,5 +767,38 @@ fn judge(a: &Osv, c: &Component) -> Verdict {
             evidence: c.evidence.clone(),
         }),
         None => Verdict::Unrelated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_store_directory_is_walked_without_following_links() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sub = tmp.path().join("Debian");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(
+            sub.join("CVE-1.json"),
+            br#"{"id": "CVE-1", "affected": []}"#,
+        )
+        .unwrap();
+        // A link back to the top: followed, the walk would never end.
+        std::os::unix::fs::symlink(tmp.path(), sub.join("loop")).unwrap();
+        let mut store = Store::default();
+        assert_eq!(store.add_dir(tmp.path()).unwrap(), 1);
+        assert_eq!(store.advisories[0].id, "CVE-1");
+        assert_eq!(store.advisories[0].digest.len(), 64);
+    }
+
+    #[test]
+    fn an_id_that_could_not_name_a_file_is_refused() {
+        for bad in ["../x", "a/b", "", ".hidden", &"x".repeat(129)] {
+            let json = serde_json::json!({"id": bad}).to_string();
+            assert!(records_of("f.json", json.as_bytes()).is_err(), "{bad:?}");
+        }
+        assert!(records_of("f.json", br#"{"id": "GHSA-abcd-1234.x_y"}"#).is_ok());
     }
 }
