@@ -160,9 +160,14 @@ impl Ledger {
                     source: std::io::Error::other("not a directory (a link?)"),
                 })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir(&store).map_err(io(&store, "create the artifact store"))?;
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match fs::create_dir(&store) {
+                Ok(()) => {}
+                // Another gate opening the same directory made it first.
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::AlreadyExists
+                        && fs::symlink_metadata(&store).is_ok_and(|m| m.is_dir()) => {}
+                Err(e) => return Err(io(&store, "create the artifact store")(e)),
+            },
             Err(e) => return Err(io(&store, "open the artifact store")(e)),
         }
         Ok(Ledger {
@@ -833,8 +838,15 @@ mod tests {
                         let a = ledger
                             .store("r", "json", format!("{t}-{i}").as_bytes())
                             .unwrap();
+                        // Half the gates sign, half do not: one chain, every record
+                        // covered by a later checkpoint.
+                        let k = (t % 2 == 0).then(key);
                         ledger
-                            .append(record("fw.bin", "aa", a), time::OffsetDateTime::UNIX_EPOCH)
+                            .append_signed(
+                                record("fw.bin", "aa", a),
+                                time::OffsetDateTime::UNIX_EPOCH,
+                                k.as_ref(),
+                            )
                             .unwrap();
                     }
                 })
@@ -843,7 +855,12 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(Ledger::open(&dir).unwrap().verify(&[]).unwrap().records, 48);
+        let v = Ledger::open(&dir)
+            .unwrap()
+            .verify(&[key().public()])
+            .unwrap();
+        assert_eq!((v.records, v.checkpoints), (48, 24));
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
     }
 
     #[test]
