@@ -340,6 +340,15 @@ fn a_bundle_is_deterministic_and_checked_by_sha256sum_and_minisign_alone() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         fs::read(out).unwrap()
     };
+    // Without a policy.toml, status judges what the gate requires of itself.
+    let o = run(fwgate()
+        .args(["evidence", "status", "1.0", "--json", "--evidence"])
+        .arg(&ev));
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["DL-3", "DL-4"]);
+    assert!(lines.iter().all(|l| l["state"] == "satisfied"));
     let a = bundle(&tmp.path().join("a.tar"));
     let b = bundle(&tmp.path().join("b.tar"));
     assert_eq!(a, b, "same evidence, same bytes");

@@ -53,22 +53,9 @@ fn policy_of(ledger: &Ledger) -> Result<(ProgramPolicy, Option<Vec<u8>>)> {
             let p = ProgramPolicy::parse(&String::from_utf8_lossy(&bytes))?;
             Ok((p, Some(bytes)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((
-            ProgramPolicy {
-                schema: program::PROGRAM_SCHEMA.into(),
-                catalogs: Vec::new(),
-                requirements: ["DL-3", "DL-4"]
-                    .iter()
-                    .map(|id| program::PolicyEntry {
-                        id: (*id).into(),
-                        max_age_days: None,
-                        waived: None,
-                        waived_by: None,
-                    })
-                    .collect(),
-            },
-            None,
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((ProgramPolicy::gate_default(), None))
+        }
         Err(e) => Err(EvidenceError::Io {
             path,
             op: "read policy",

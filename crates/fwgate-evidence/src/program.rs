@@ -113,6 +113,23 @@ impl ProgramPolicy {
         })
     }
 
+    /// What the gate requires of itself when there is no `policy.toml`: DL-3 and DL-4.
+    pub fn gate_default() -> ProgramPolicy {
+        ProgramPolicy {
+            schema: PROGRAM_SCHEMA.into(),
+            catalogs: Vec::new(),
+            requirements: ["DL-3", "DL-4"]
+                .iter()
+                .map(|id| PolicyEntry {
+                    id: (*id).into(),
+                    max_age_days: None,
+                    waived: None,
+                    waived_by: None,
+                })
+                .collect(),
+        }
+    }
+
     /// The policy as a file, with a header saying how to trim it.
     pub fn to_toml(&self) -> Result<String> {
         let body =

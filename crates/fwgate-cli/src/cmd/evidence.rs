@@ -244,13 +244,17 @@ pub fn status(a: StatusArgs) -> Result<Outcome> {
     }
     let ledger = Ledger::open(&a.evidence)
         .with_context(|| format!("{}: evidence directory", a.evidence.display()))?;
-    let policy = fwgate_evidence::program::ProgramPolicy::load(&a.evidence)?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "{}: no policy.toml (fwgate evidence init {} --catalog ...)",
-            a.evidence.display(),
-            a.evidence.display()
-        )
-    })?;
+    let policy = match fwgate_evidence::program::ProgramPolicy::load(&a.evidence)? {
+        Some(p) => p,
+        None => {
+            eprintln!(
+                "fwgate: {}: no policy.toml, so only what the gate requires of itself is judged (fwgate evidence init {} --catalog ... chooses catalogs)",
+                a.evidence.display(),
+                a.evidence.display()
+            );
+            fwgate_evidence::program::ProgramPolicy::gate_default()
+        }
+    };
     let at = match &a.at {
         Some(d) => parse_date("--at", d)?.midnight().assume_utc(),
         None => time::OffsetDateTime::now_utc(),
