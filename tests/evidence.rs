@@ -26,6 +26,22 @@ struct Store {
 }
 
 impl Store {
+    /// An evidence directory, a release key and a folder for documents under `tmp`; also
+    /// returns the public key.
+    fn new(tmp: &Path) -> (Store, PathBuf) {
+        let (key, public) = keygen(tmp);
+        let docs = tmp.join("docs");
+        fs::create_dir(&docs).unwrap();
+        (
+            Store {
+                ev: tmp.join("ev"),
+                key,
+                docs,
+            },
+            public,
+        )
+    }
+
     fn add(&self, req: &str, kind: &str, release: &str, extra: &[&str]) -> std::process::Output {
         let doc = self.docs.join(format!("{req}-{kind}-{release}.md"));
         fs::write(&doc, format!("# {kind} for {req}, release {release}\n")).unwrap();
@@ -69,14 +85,7 @@ fn state<'a>(lines: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value 
 #[test]
 fn two_releases_carry_fresh_evidence_over_and_name_every_gap() {
     let tmp = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(tmp.path());
-    let docs = tmp.path().join("docs");
-    fs::create_dir(&docs).unwrap();
-    let s = Store {
-        ev: tmp.path().join("ev"),
-        key,
-        docs,
-    };
+    let (s, public) = Store::new(tmp.path());
     let o = run(fwgate().args(["evidence", "init"]).arg(&s.ev));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Trimmed with a recorded reason.
@@ -214,14 +223,7 @@ fn two_releases_carry_fresh_evidence_over_and_name_every_gap() {
 #[test]
 fn notices_and_support_periods_are_held_to_their_rules() {
     let tmp = tempfile::tempdir().unwrap();
-    let (key, _) = keygen(tmp.path());
-    let docs = tmp.path().join("docs");
-    fs::create_dir(&docs).unwrap();
-    let s = Store {
-        ev: tmp.path().join("ev"),
-        key,
-        docs,
-    };
+    let (s, _) = Store::new(tmp.path());
     let o = run(fwgate().args(["evidence", "init"]).arg(&s.ev).args([
         "--catalog",
         "ftc-dlink-2019",
